@@ -1,0 +1,33 @@
+"""The composition root: builds engine, clock, policy and runtime when called, never at import."""
+
+from __future__ import annotations
+
+from rxledger.adapters.database import create_db_engine, is_migrated, migrate
+from rxledger.config import Settings
+from rxledger.domain.clock import Clock, SystemClock
+from rxledger.services.runtime import LedgerPolicy, Runtime
+
+
+def build(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    migrate_schema: bool = False,
+    pool_size: int = 20,
+) -> Runtime:
+    """Wire a runtime for the configured database; optionally create or upgrade its schema."""
+    settings = settings or Settings.from_env()
+    engine = create_db_engine(settings.database_url, pool_size=pool_size)
+    if migrate_schema:
+        migrate(engine)
+    return Runtime(
+        engine=engine,
+        clock=clock or SystemClock(),
+        policy=LedgerPolicy(
+            backdate_window=settings.backdate_window, future_tolerance=settings.future_tolerance
+        ),
+    )
+
+
+def needs_migration(runtime: Runtime) -> bool:
+    return not is_migrated(runtime.engine)

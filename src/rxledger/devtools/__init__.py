@@ -1,0 +1,1 @@
+"""Tools for developers, tests and benchmarks; never imported by the running system."""

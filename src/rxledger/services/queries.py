@@ -1,0 +1,487 @@
+"""Reading the ledger: balances now and as of any instant, an item's history with its running
+balance, documents, and the stock position of each site."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, case, func, literal, or_, select, union_all
+
+from rxledger.adapters import repository as repo
+from rxledger.adapters import tables as t
+from rxledger.domain import errors
+from rxledger.domain.clock import as_utc
+from rxledger.services.posting import PostedDocument, load_document
+from rxledger.services.runtime import Actor, Runtime
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceRow:
+    site_id: int
+    location_id: int
+    location_code: str
+    item_id: int
+    sku: str
+    item_name: str
+    lot_id: int
+    lot_number: str
+    expiry: date | None
+    lot_status: str
+    on_hand: int
+    is_virtual: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    movement_id: int
+    document_id: int
+    doc_type: str
+    occurred_at: datetime
+    recorded_at: datetime
+    posted_by: str
+    reference: str | None
+    lot_id: int
+    lot_number: str
+    from_location_id: int
+    to_location_id: int
+    quantity: int
+    change: int  # signed effect on the scope of the history
+    balance: int  # running balance of the scope after this movement
+    reason_code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PositionRow:
+    site_id: int
+    site_code: str
+    item_id: int
+    sku: str
+    item_name: str
+    strength: str
+    dosage_form: str
+    base_unit: str
+    dea_schedule: str | None
+    on_hand: int
+    available: int
+    value: Decimal
+    lots: int
+    nearest_expiry: date | None
+
+
+def balances(
+    rt: Runtime,
+    actor: Actor,
+    *,
+    site_id: int | None = None,
+    location_id: int | None = None,
+    item_id: int | None = None,
+    lot_id: int | None = None,
+    as_of: datetime | None = None,
+    include_virtual: bool = False,
+    include_zero: bool = False,
+) -> list[BalanceRow]:
+    """On-hand per (location, item, lot), now from the projection or as of an instant from the
+    movements themselves."""
+    with rt.uow(read_only=True) as uow:
+        conn = uow.connection
+        if as_of is None:
+            qty = _current(actor, site_id, location_id, item_id, lot_id, include_virtual)
+        else:
+            qty = _as_of(
+                conn, actor, site_id, location_id, item_id, lot_id, as_utc(as_of), include_virtual
+            )
+        return _describe(conn, qty, include_zero)
+
+
+def balance(
+    rt: Runtime,
+    actor: Actor,
+    *,
+    item_id: int,
+    lot_id: int | None = None,
+    location_id: int | None = None,
+    site_id: int | None = None,
+    as_of: datetime | None = None,
+) -> int:
+    """One number: the on-hand of an item (optionally one lot) in one location, one site's
+    physical locations, or every physical location of the organization."""
+    rows = balances(
+        rt,
+        actor,
+        site_id=site_id,
+        location_id=location_id,
+        item_id=item_id,
+        lot_id=lot_id,
+        as_of=as_of,
+        include_virtual=location_id is not None,
+        include_zero=True,
+    )
+    return sum(r.on_hand for r in rows)
+
+
+def _current(
+    actor: Actor,
+    site_id: int | None,
+    location_id: int | None,
+    item_id: int | None,
+    lot_id: int | None,
+    include_virtual: bool,
+) -> Select[Any]:
+    b = t.balances
+    statement = select(b.c.location_id, b.c.item_id, b.c.lot_id, b.c.on_hand.label("qty")).where(
+        b.c.organization_id == actor.organization_id
+    )
+    for column, value in (
+        (b.c.site_id, site_id),
+        (b.c.location_id, location_id),
+        (b.c.item_id, item_id),
+        (b.c.lot_id, lot_id),
+    ):
+        if value is not None:
+            statement = statement.where(column == value)
+    if not include_virtual and location_id is None:
+        statement = statement.where(b.c.is_virtual.is_(False))
+    return statement
+
+
+def _as_of(
+    conn: Connection,
+    actor: Actor,
+    site_id: int | None,
+    location_id: int | None,
+    item_id: int | None,
+    lot_id: int | None,
+    as_of: datetime,
+    include_virtual: bool,
+) -> Select[Any]:
+    """Sum the movements up to the instant, in and out, over the covering indexes."""
+    m = t.movements
+    legs = []
+    for column, sign in ((m.c.to_location_id, 1), (m.c.from_location_id, -1)):
+        leg = select(
+            column.label("location_id"),
+            m.c.item_id,
+            m.c.lot_id,
+            (m.c.quantity * sign).label("qty"),
+        ).where(m.c.organization_id == actor.organization_id, m.c.occurred_at <= as_of)
+        if location_id is not None:
+            leg = leg.where(column == location_id)
+        else:
+            scope = select(t.locations.c.id).where(
+                t.locations.c.organization_id == actor.organization_id
+            )
+            if site_id is not None:
+                scope = scope.where(t.locations.c.site_id == site_id)
+            if not include_virtual:
+                scope = scope.where(t.locations.c.is_virtual.is_(False))
+            leg = leg.where(column.in_(scope))
+        if item_id is not None:
+            leg = leg.where(m.c.item_id == item_id)
+        if lot_id is not None:
+            leg = leg.where(m.c.lot_id == lot_id)
+        legs.append(leg)
+    flows = union_all(*legs).subquery()
+    return select(
+        flows.c.location_id, flows.c.item_id, flows.c.lot_id, func.sum(flows.c.qty).label("qty")
+    ).group_by(flows.c.location_id, flows.c.item_id, flows.c.lot_id)
+
+
+def _describe(conn: Connection, quantities: Select[Any], include_zero: bool) -> list[BalanceRow]:
+    q = quantities.subquery()
+    statement = (
+        select(
+            t.locations.c.site_id,
+            q.c.location_id,
+            t.locations.c.code.label("location_code"),
+            t.locations.c.is_virtual,
+            q.c.item_id,
+            t.items.c.sku,
+            t.items.c.name,
+            q.c.lot_id,
+            t.lots.c.lot_number,
+            t.lots.c.expiry,
+            t.lots.c.status,
+            q.c.qty,
+        )
+        .join(t.locations, t.locations.c.id == q.c.location_id)
+        .join(t.items, t.items.c.id == q.c.item_id)
+        .join(t.lots, t.lots.c.id == q.c.lot_id)
+        .order_by(
+            t.locations.c.site_id, t.locations.c.code, t.items.c.name, t.lots.c.expiry, q.c.lot_id
+        )
+    )
+    if not include_zero:
+        statement = statement.where(q.c.qty != 0)
+    return [
+        BalanceRow(
+            r.site_id,
+            r.location_id,
+            r.location_code,
+            r.item_id,
+            r.sku,
+            r.name,
+            r.lot_id,
+            r.lot_number,
+            r.expiry,
+            r.status,
+            int(r.qty),
+            bool(r.is_virtual),
+        )
+        for r in conn.execute(statement)
+    ]
+
+
+def item_history(
+    rt: Runtime,
+    actor: Actor,
+    item_id: int,
+    *,
+    site_id: int | None = None,
+    location_id: int | None = None,
+    lot_id: int | None = None,
+    limit: int = 100,
+    before_movement_id: int | None = None,
+) -> list[HistoryRow]:
+    """An item's movements into or out of a scope (a location, a site's physical locations, or all
+    physical locations), newest first, each with the scope's running balance after it.
+
+    The running balance of the newest movement is the current on-hand; older ones subtract the
+    later movements, so the page costs one indexed read plus one sum, however long the history.
+    """
+    if not 1 <= limit <= 1000:
+        raise errors.ValidationFailed("limit must be between 1 and 1000", limit=limit)
+    with rt.uow(read_only=True) as uow:
+        conn = uow.connection
+        if item_id not in repo.items_by_id(conn, actor.organization_id, [item_id]):
+            raise errors.ItemNotFound(f"no item {item_id}", item_id=item_id)
+        scope = _scope(actor, site_id, location_id)
+        m = t.movements
+        inside_to = m.c.to_location_id.in_(scope)
+        inside_from = m.c.from_location_id.in_(scope)
+        change = case(
+            (and_(inside_to, ~inside_from), m.c.quantity),
+            (and_(inside_from, ~inside_to), -m.c.quantity),
+            else_=literal(0),
+        )
+        where = [
+            m.c.organization_id == actor.organization_id,
+            m.c.item_id == item_id,
+            or_(inside_to, inside_from),
+        ]
+        if lot_id is not None:
+            where.append(m.c.lot_id == lot_id)
+        order = (m.c.occurred_at.desc(), m.c.id.desc())
+        page_where = list(where)
+        if before_movement_id is not None:
+            anchor = conn.execute(
+                select(m.c.occurred_at).where(m.c.id == before_movement_id)
+            ).scalar_one_or_none()
+            if anchor is None:
+                raise errors.ValidationFailed(
+                    f"no movement {before_movement_id}", movement=before_movement_id
+                )
+            page_where.append(
+                or_(
+                    m.c.occurred_at < anchor,
+                    and_(m.c.occurred_at == anchor, m.c.id < before_movement_id),
+                )
+            )
+            later = select(func.coalesce(func.sum(change), 0)).where(
+                *where,
+                or_(
+                    m.c.occurred_at > anchor,
+                    and_(m.c.occurred_at == anchor, m.c.id >= before_movement_id),
+                ),
+            )
+            after_page = int(conn.execute(later).scalar_one())
+        else:
+            after_page = 0
+        current = int(
+            conn.execute(select(func.coalesce(func.sum(change), 0)).where(*where)).scalar_one()
+        )
+        rows = conn.execute(
+            select(
+                m.c.id,
+                m.c.document_id,
+                t.documents.c.doc_type,
+                m.c.occurred_at,
+                m.c.recorded_at,
+                t.documents.c.posted_by,
+                t.documents.c.reference,
+                m.c.lot_id,
+                t.lots.c.lot_number,
+                m.c.from_location_id,
+                m.c.to_location_id,
+                m.c.quantity,
+                change.label("change"),
+                m.c.reason_code,
+            )
+            .join(t.documents, t.documents.c.id == m.c.document_id)
+            .join(t.lots, t.lots.c.id == m.c.lot_id)
+            .where(*page_where)
+            .order_by(*order)
+            .limit(limit)
+        ).all()
+    running = current - after_page
+    history: list[HistoryRow] = []
+    for r in rows:
+        history.append(
+            HistoryRow(
+                r.id,
+                r.document_id,
+                r.doc_type,
+                r.occurred_at,
+                r.recorded_at,
+                r.posted_by,
+                r.reference,
+                r.lot_id,
+                r.lot_number,
+                r.from_location_id,
+                r.to_location_id,
+                r.quantity,
+                int(r.change),
+                running,
+                r.reason_code,
+            )
+        )
+        running -= int(r.change)
+    return history
+
+
+def _scope(actor: Actor, site_id: int | None, location_id: int | None) -> Select[Any]:
+    loc = t.locations
+    if location_id is not None:
+        return select(loc.c.id).where(
+            loc.c.organization_id == actor.organization_id, loc.c.id == location_id
+        )
+    scope = select(loc.c.id).where(
+        loc.c.organization_id == actor.organization_id, loc.c.is_virtual.is_(False)
+    )
+    if site_id is not None:
+        scope = scope.where(loc.c.site_id == site_id)
+    return scope
+
+
+def stock_position(
+    rt: Runtime, actor: Actor, *, site_id: int | None = None, item_id: int | None = None
+) -> list[PositionRow]:
+    """Per site and item: on-hand in physical locations, what of it is available (usable lots in
+    stocking locations), its value at standard cost, lot count and nearest expiry."""
+    b, items, lots, sites, loc = t.balances, t.items, t.lots, t.sites, t.locations
+    with rt.uow(read_only=True) as uow:
+        statement = (
+            select(
+                b.c.site_id,
+                sites.c.code.label("site_code"),
+                b.c.item_id,
+                items.c.sku,
+                items.c.name,
+                items.c.strength,
+                items.c.dosage_form,
+                items.c.base_unit,
+                items.c.dea_schedule,
+                items.c.standard_cost,
+                b.c.lot_id,
+                lots.c.expiry,
+                lots.c.status,
+                loc.c.type,
+                b.c.on_hand,
+            )
+            .join(items, items.c.id == b.c.item_id)
+            .join(lots, lots.c.id == b.c.lot_id)
+            .join(sites, sites.c.id == b.c.site_id)
+            .join(loc, loc.c.id == b.c.location_id)
+            .where(
+                b.c.organization_id == actor.organization_id,
+                b.c.is_virtual.is_(False),
+                b.c.on_hand > 0,
+            )
+        )
+        if site_id is not None:
+            statement = statement.where(b.c.site_id == site_id)
+        if item_id is not None:
+            statement = statement.where(b.c.item_id == item_id)
+        rows = uow.connection.execute(statement).all()
+        today = rt.clock.now().date()
+    grouped: dict[tuple[int, int], list[Any]] = defaultdict(list)
+    for r in rows:
+        grouped[(r.site_id, r.item_id)].append(r)
+    from rxledger.domain.model import AVAILABLE_TYPES, LocationType
+
+    position: list[PositionRow] = []
+    for (site, item), group in grouped.items():
+        first = group[0]
+        on_hand = sum(r.on_hand for r in group)
+        available = sum(
+            r.on_hand
+            for r in group
+            if LocationType(r.type) in AVAILABLE_TYPES
+            and r.status == "available"
+            and (r.expiry is None or r.expiry >= today)
+        )
+        expiries = [r.expiry for r in group if r.expiry is not None]
+        position.append(
+            PositionRow(
+                site,
+                first.site_code,
+                item,
+                first.sku,
+                first.name,
+                first.strength,
+                first.dosage_form,
+                first.base_unit,
+                first.dea_schedule,
+                on_hand,
+                available,
+                (Decimal(first.standard_cost) * on_hand).quantize(Decimal("0.01")),
+                len({r.lot_id for r in group}),
+                min(expiries) if expiries else None,
+            )
+        )
+    position.sort(key=lambda p: (p.site_code, p.item_name))
+    return position
+
+
+def get_document(rt: Runtime, actor: Actor, document_id: int) -> PostedDocument:
+    with rt.uow(read_only=True) as uow:
+        row = repo.document_by_id(uow.connection, actor.organization_id, document_id)
+        if row is None:
+            raise errors.DocumentNotFound(f"no document {document_id}", document_id=document_id)
+        return load_document(uow.connection, row)
+
+
+def list_documents(
+    rt: Runtime,
+    actor: Actor,
+    *,
+    site_id: int | None = None,
+    doc_type: str | None = None,
+    limit: int = 50,
+    before_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Document headers, newest first, with their line count."""
+    d = t.documents
+    statement = (
+        select(
+            d,
+            select(func.count())
+            .where(t.movements.c.document_id == d.c.id)
+            .scalar_subquery()
+            .label("lines"),
+        )
+        .where(d.c.organization_id == actor.organization_id)
+        .order_by(d.c.id.desc())
+        .limit(limit)
+    )
+    if site_id is not None:
+        statement = statement.where(d.c.site_id == site_id)
+    if doc_type is not None:
+        statement = statement.where(d.c.doc_type == doc_type)
+    if before_id is not None:
+        statement = statement.where(d.c.id < before_id)
+    with rt.uow(read_only=True) as uow:
+        return [dict(r._mapping) for r in uow.connection.execute(statement)]

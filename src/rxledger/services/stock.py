@@ -1,0 +1,568 @@
+"""The stock use cases: receive, put away and move, transfer between sites, dispense, return,
+adjust, and reverse any document. Each resolves its command to ledger lines inside the posting
+transaction and posts one document.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+from sqlalchemy import Connection
+
+from rxledger.adapters import repository as repo
+from rxledger.domain import errors
+from rxledger.domain.identifiers import normalize_gtin
+from rxledger.domain.ledger import (
+    Line,
+    MoveLine,
+    SetLine,
+    net_flow,
+    require_quantity,
+    reversal_lines,
+)
+from rxledger.domain.model import NO_LOT, DocumentType, Location, LocationType, Lot
+from rxledger.services.posting import Draft, Header, PostedDocument, post
+from rxledger.services.runtime import Actor, Runtime
+
+# --- commands -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptLine:
+    item_id: int
+    quantity: int
+    lot_number: str | None = None
+    expiry: date | None = None
+    manufacturer: str | None = None
+    serial: str | None = None
+    gtin: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Receive:
+    """Goods arrive from a supplier into a physical location of a site (no purchase order yet)."""
+
+    site_id: int
+    location_id: int
+    lines: Sequence[ReceiptLine]
+    header: Header = field(default_factory=Header)
+
+
+@dataclass(frozen=True, slots=True)
+class StockLine:
+    item_id: int
+    quantity: int
+    lot_id: int | None = None
+    serial_id: int | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """Put away or move stock between physical locations of one site."""
+
+    site_id: int
+    from_location_id: int
+    to_location_id: int
+    lines: Sequence[StockLine]
+    header: Header = field(default_factory=Header)
+    put_away: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ShipTransfer:
+    """Ship stock to another site: it leaves for the shipping site's in-transit location."""
+
+    site_id: int
+    from_location_id: int
+    to_site_id: int
+    lines: Sequence[StockLine]
+    header: Header = field(default_factory=Header)
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiveTransfer:
+    """Receive a shipment from another site; without lines, everything still in transit."""
+
+    shipment_id: int
+    location_id: int
+    lines: Sequence[StockLine] = ()
+    header: Header = field(default_factory=Header)
+
+
+@dataclass(frozen=True, slots=True)
+class Dispense:
+    """Dispense to a patient or customer; lots are chosen first-expiry-first-out unless named."""
+
+    site_id: int
+    location_id: int
+    lines: Sequence[StockLine]
+    header: Header = field(default_factory=Header)
+
+
+@dataclass(frozen=True, slots=True)
+class ReverseDispense:
+    """Return dispensed stock to a location; without lines, everything not yet returned."""
+
+    dispense_id: int
+    location_id: int
+    lines: Sequence[StockLine] = ()
+    header: Header = field(default_factory=Header)
+
+
+@dataclass(frozen=True, slots=True)
+class AdjustLine:
+    item_id: int
+    location_id: int
+    lot_id: int
+    reason_code: str
+    delta: int | None = None
+    counted: int | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Adjust:
+    """Adjust on-hand by a signed delta, or set it to a counted quantity, with a reason code."""
+
+    site_id: int
+    lines: Sequence[AdjustLine]
+    header: Header = field(default_factory=Header)
+
+
+@dataclass(frozen=True, slots=True)
+class Reverse:
+    """Undo a posted document with a reversing document that points at it."""
+
+    document_id: int
+    header: Header = field(default_factory=Header)
+
+
+# --- use cases ----------------------------------------------------------------------------------
+
+
+def receive(rt: Runtime, actor: Actor, cmd: Receive) -> PostedDocument:
+    """Receive from the site's supplier location; lots and serials are created on first sight."""
+
+    def resolve(conn: Connection) -> Draft:
+        supplier = _virtual(conn, cmd.site_id, LocationType.SUPPLIER)
+        lines: list[Line] = []
+        for line in cmd.lines:
+            require_quantity(line.quantity)
+            lot = _receipt_lot(rt, actor, conn, line)
+            serial_id = None
+            if line.serial is not None:
+                serial_id = _receipt_serial(actor, conn, line, lot)
+            lines.append(
+                MoveLine(
+                    line.item_id, supplier.id, cmd.location_id, line.quantity, lot.id, serial_id
+                )
+            )
+        return Draft(cmd.site_id, lines)
+
+    _require_lines(cmd.lines)
+    payload = {"site_id": cmd.site_id, "location_id": cmd.location_id, "lines": _dicts(cmd.lines)}
+    return post(
+        rt, actor, DocumentType.RECEIPT, cmd.header, _with_header(payload, cmd.header), resolve
+    )
+
+
+def move(rt: Runtime, actor: Actor, cmd: Move) -> PostedDocument:
+    """Move stock within a site, keeping its lot; FEFO picks the lot when none is named."""
+    _require_lines(cmd.lines)
+    lines = _move_lines(cmd.lines, cmd.from_location_id, cmd.to_location_id)
+    doc_type = DocumentType.PUT_AWAY if cmd.put_away else DocumentType.MOVE
+    payload = {
+        "site_id": cmd.site_id,
+        "from": cmd.from_location_id,
+        "to": cmd.to_location_id,
+        "lines": _dicts(cmd.lines),
+    }
+    return post(
+        rt,
+        actor,
+        doc_type,
+        cmd.header,
+        _with_header(payload, cmd.header),
+        lambda _c: Draft(cmd.site_id, lines),
+    )
+
+
+def ship_transfer(rt: Runtime, actor: Actor, cmd: ShipTransfer) -> PostedDocument:
+    """Send stock to another site through the shipping site's in-transit location."""
+    _require_lines(cmd.lines)
+    if cmd.to_site_id == cmd.site_id:
+        raise errors.ValidationFailed("a transfer goes to another site; use a move within a site")
+
+    def resolve(conn: Connection) -> Draft:
+        if repo.site_by_id(conn, actor.organization_id, cmd.to_site_id) is None:
+            raise errors.SiteNotFound(f"no site {cmd.to_site_id}", site_id=cmd.to_site_id)
+        transit = _virtual(conn, cmd.site_id, LocationType.IN_TRANSIT)
+        return Draft(
+            cmd.site_id,
+            _move_lines(cmd.lines, cmd.from_location_id, transit.id),
+            counterpart_site_id=cmd.to_site_id,
+        )
+
+    header = cmd.header
+    payload = {
+        "site_id": cmd.site_id,
+        "from": cmd.from_location_id,
+        "to_site_id": cmd.to_site_id,
+        "lines": _dicts(cmd.lines),
+    }
+    return post(
+        rt, actor, DocumentType.TRANSFER_SHIP, header, _with_header(payload, header), resolve
+    )
+
+
+def receive_transfer(rt: Runtime, actor: Actor, cmd: ReceiveTransfer) -> PostedDocument:
+    """Receive what is still in transit of a shipment; never more than was shipped."""
+
+    def resolve(conn: Connection) -> Draft:
+        shipment = _document(conn, actor, cmd.shipment_id)
+        if shipment.doc_type != DocumentType.TRANSFER_SHIP.value:
+            raise errors.ValidationFailed(f"document {shipment.id} is not a transfer shipment")
+        to_site = shipment.counterpart_site_id
+        target = _location_of(conn, actor, cmd.location_id)
+        if target.site_id != to_site:
+            raise errors.LocationNotAllowed(
+                f"{target.code} is not at the shipment's destination site", location_id=target.id
+            )
+        transit = _virtual(conn, shipment.site_id, LocationType.IN_TRANSIT)
+        outstanding = _chain_flow(conn, shipment.id, {transit.id})
+        lines = _claim(outstanding, cmd.lines, transit.id, target.id, "in transit")
+        return Draft(to_site, lines, related_id=shipment.id, counterpart_site_id=shipment.site_id)
+
+    payload = {
+        "shipment_id": cmd.shipment_id,
+        "location_id": cmd.location_id,
+        "lines": _dicts(cmd.lines),
+    }
+    return post(
+        rt,
+        actor,
+        DocumentType.TRANSFER_RECEIVE,
+        cmd.header,
+        _with_header(payload, cmd.header),
+        resolve,
+    )
+
+
+def dispense(rt: Runtime, actor: Actor, cmd: Dispense) -> PostedDocument:
+    """Dispense to the site's patient location, first-expiry-first-out from usable lots only."""
+    _require_lines(cmd.lines)
+
+    def resolve(conn: Connection) -> Draft:
+        patient = _virtual(conn, cmd.site_id, LocationType.PATIENT)
+        return Draft(
+            cmd.site_id,
+            _move_lines(cmd.lines, cmd.location_id, patient.id),
+        )
+
+    payload = {"site_id": cmd.site_id, "location_id": cmd.location_id, "lines": _dicts(cmd.lines)}
+    return post(
+        rt, actor, DocumentType.DISPENSE, cmd.header, _with_header(payload, cmd.header), resolve
+    )
+
+
+def reverse_dispense(rt: Runtime, actor: Actor, cmd: ReverseDispense) -> PostedDocument:
+    """Return dispensed units to stock: at most what the dispense gave out and is not yet back."""
+
+    def resolve(conn: Connection) -> Draft:
+        original = _document(conn, actor, cmd.dispense_id)
+        if original.doc_type != DocumentType.DISPENSE.value:
+            raise errors.ValidationFailed(f"document {original.id} is not a dispense")
+        patient = _virtual(conn, original.site_id, LocationType.PATIENT)
+        returnable = _chain_flow(conn, original.id, {patient.id})
+        lines = _claim(
+            returnable, cmd.lines, patient.id, cmd.location_id, "dispensed and not returned"
+        )
+        return Draft(original.site_id, lines, related_id=original.id)
+
+    payload = {
+        "dispense_id": cmd.dispense_id,
+        "location_id": cmd.location_id,
+        "lines": _dicts(cmd.lines),
+    }
+    return post(
+        rt,
+        actor,
+        DocumentType.DISPENSE_REVERSAL,
+        cmd.header,
+        _with_header(payload, cmd.header),
+        resolve,
+    )
+
+
+def adjust(rt: Runtime, actor: Actor, cmd: Adjust) -> PostedDocument:
+    """Adjust through the site's adjustment location, each line with an active reason code."""
+    _require_lines(cmd.lines)
+
+    def resolve(conn: Connection) -> Draft:
+        adjustment = _virtual(conn, cmd.site_id, LocationType.ADJUSTMENT)
+        active = repo.active_reason_codes(conn, actor.organization_id)
+        lines: list[Line] = []
+        for number, line in enumerate(cmd.lines, start=1):
+            if line.reason_code not in active:
+                raise errors.UnknownReasonCode(
+                    f"line {number}: {line.reason_code!r} is not an active reason code",
+                    line=number,
+                    reason_code=line.reason_code,
+                    known=sorted(active),
+                )
+            lines.append(_adjust_line(number, line, adjustment.id))
+        return Draft(cmd.site_id, lines)
+
+    payload = {"site_id": cmd.site_id, "lines": _dicts(cmd.lines)}
+    return post(
+        rt, actor, DocumentType.ADJUSTMENT, cmd.header, _with_header(payload, cmd.header), resolve
+    )
+
+
+def reverse(rt: Runtime, actor: Actor, cmd: Reverse) -> PostedDocument:
+    """Undo a document by moving each of its movements back; a document is reversed at most once."""
+
+    def resolve(conn: Connection) -> Draft:
+        original = _document(conn, actor, cmd.document_id)
+        if original.doc_type == DocumentType.REVERSAL.value:
+            raise errors.DocumentNotReversible(
+                f"document {original.id} is itself a reversal; post the original again instead",
+                document_id=original.id,
+            )
+        already = repo.reversal_of(conn, original.id)
+        if already is not None:
+            raise errors.AlreadyReversed(
+                f"document {original.id} was already reversed by document {already}",
+                document_id=original.id,
+                reversal_id=already,
+            )
+        lines = reversal_lines(repo.movements_of(conn, [original.id]))
+        return Draft(original.site_id, lines, reverses_id=original.id)
+
+    payload = {"document_id": cmd.document_id}
+    return post(
+        rt, actor, DocumentType.REVERSAL, cmd.header, _with_header(payload, cmd.header), resolve
+    )
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _move_lines(lines: Sequence[StockLine], source_id: int, target_id: int) -> list[Line]:
+    return [
+        MoveLine(
+            line.item_id,
+            source_id,
+            target_id,
+            line.quantity,
+            line.lot_id,
+            line.serial_id,
+            None,
+            line.note,
+        )
+        for line in lines
+    ]
+
+
+def _adjust_line(number: int, line: AdjustLine, adjustment_id: int) -> Line:
+    if (line.delta is None) == (line.counted is None):
+        raise errors.ValidationFailed(
+            f"line {number}: give either a signed delta or a counted quantity", line=number
+        )
+    if line.counted is not None:
+        return SetLine(
+            line.item_id,
+            line.lot_id,
+            line.location_id,
+            line.counted,
+            adjustment_id,
+            line.reason_code,
+            line.note,
+        )
+    assert line.delta is not None
+    if isinstance(line.delta, bool) or not isinstance(line.delta, int) or line.delta == 0:
+        raise errors.InvalidQuantity(
+            f"line {number}: an adjustment delta is a non-zero whole number", line=number
+        )
+    source, target = (
+        (adjustment_id, line.location_id) if line.delta > 0 else (line.location_id, adjustment_id)
+    )
+    return MoveLine(
+        line.item_id,
+        source,
+        target,
+        abs(line.delta),
+        line.lot_id,
+        None,
+        line.reason_code,
+        line.note,
+    )
+
+
+def _receipt_lot(rt: Runtime, actor: Actor, conn: Connection, line: ReceiptLine) -> Lot:
+    items = repo.items_by_id(conn, actor.organization_id, [line.item_id])
+    item = items.get(line.item_id)
+    if item is None:
+        raise errors.ItemNotFound(f"no item {line.item_id}", item_id=line.item_id)
+    number = (line.lot_number or "").strip()
+    if item.lot_tracked and not number:
+        raise errors.LotRequired(f"{item.name} is lot-tracked: the receipt needs a lot number")
+    if item.expiry_tracked and item.lot_tracked and line.expiry is None:
+        raise errors.LotRequired(f"{item.name} tracks expiry: the receipt needs an expiry date")
+    if not item.lot_tracked:
+        number = NO_LOT
+    lot = repo.lot_by_number(conn, item.id, number)
+    if lot is None:
+        return repo.insert_lot(
+            conn,
+            org_id=actor.organization_id,
+            item_id=item.id,
+            lot_number=number,
+            expiry=line.expiry,
+            manufacturer=line.manufacturer,
+            created_at=rt.clock.now(),
+        )
+    if line.expiry is not None and lot.expiry is not None and lot.expiry != line.expiry:
+        raise errors.LotExpiryMismatch(
+            f"lot {number} of {item.name} is on record with expiry {lot.expiry}, not {line.expiry}",
+            lot_id=lot.id,
+            recorded=str(lot.expiry),
+            received=str(line.expiry),
+        )
+    return lot
+
+
+def _receipt_serial(actor: Actor, conn: Connection, line: ReceiptLine, lot: Lot) -> int:
+    if not line.gtin or not line.serial:
+        raise errors.ValidationFailed("a serialized receipt line needs both GTIN and serial")
+    gtin = normalize_gtin(line.gtin)
+    existing = repo.serial_by_key(conn, actor.organization_id, gtin, line.serial)
+    if existing is None:
+        created = repo.insert_serial(
+            conn,
+            org_id=actor.organization_id,
+            item_id=line.item_id,
+            lot_id=lot.id,
+            gtin=gtin,
+            serial=line.serial,
+            units=line.quantity,
+        )
+        return created.id
+    if existing.location_id is not None or existing.lot_id != lot.id:
+        raise errors.SerialMismatch(
+            f"serial {line.serial} of GTIN {gtin} is already in stock or belongs to another lot",
+            serial=line.serial,
+            gtin=gtin,
+        )
+    return existing.id
+
+
+def _chain_flow(
+    conn: Connection, doc_id: int, location_ids: set[int]
+) -> dict[tuple[int, int], int]:
+    """What a document and the documents that follow it (returns, receipts, reversals) left in the
+    given locations, per (item, lot)."""
+    chain = [doc_id, *(d.id for d in repo.related_documents(conn, doc_id))]
+    return net_flow(repo.movements_of(conn, set(chain)), location_ids)
+
+
+def _claim(
+    open_qty: dict[tuple[int, int], int],
+    requested: Sequence[StockLine],
+    source_id: int,
+    target_id: int,
+    what: str,
+) -> list[Line]:
+    """Lines for the requested quantities (or all that is open), never above what is open."""
+    if not requested:
+        lines: list[Line] = [
+            MoveLine(item, source_id, target_id, qty, lot)
+            for (item, lot), qty in sorted(open_qty.items())
+            if qty > 0
+        ]
+        if not lines:
+            raise errors.NothingToReceive(f"nothing is left {what}")
+        return lines
+    remaining = defaultdict(int, open_qty)
+    lines = []
+    for number, line in enumerate(requested, start=1):
+        require_quantity(line.quantity)
+        lots = (
+            [line.lot_id]
+            if line.lot_id is not None
+            else sorted(
+                lot for (item, lot), q in remaining.items() if item == line.item_id and q > 0
+            )
+        )
+        needed = line.quantity
+        for lot in lots:
+            take = min(needed, remaining[(line.item_id, lot)])
+            if take > 0:
+                lines.append(
+                    MoveLine(
+                        line.item_id,
+                        source_id,
+                        target_id,
+                        take,
+                        lot,
+                        line.serial_id,
+                        None,
+                        line.note,
+                    )
+                )
+                remaining[(line.item_id, lot)] -= take
+                needed -= take
+        if needed:
+            raise errors.InsufficientStock(
+                f"line {number}: {line.quantity} requested, {line.quantity - needed} {what}",
+                line=number,
+                item_id=line.item_id,
+                requested=line.quantity,
+                available=line.quantity - needed,
+            )
+    return lines
+
+
+def _document(conn: Connection, actor: Actor, doc_id: int):  # type: ignore[no-untyped-def]
+    row = repo.document_by_id(conn, actor.organization_id, doc_id)
+    if row is None:
+        raise errors.DocumentNotFound(f"no document {doc_id}", document_id=doc_id)
+    return row
+
+
+def _location_of(conn: Connection, actor: Actor, location_id: int) -> Location:
+    found = repo.locations_by_id(conn, actor.organization_id, [location_id])
+    if location_id not in found:
+        raise errors.LocationNotFound(f"no location {location_id}", location_id=location_id)
+    return found[location_id]
+
+
+def _virtual(conn: Connection, site_id: int, type_: LocationType) -> Location:
+    location = repo.virtual_location(conn, site_id, type_)
+    if location is None:
+        raise errors.SiteNotFound(
+            f"site {site_id} has no {type_.value.replace('_', ' ')} location", site_id=site_id
+        )
+    return location
+
+
+def _require_lines(lines: Sequence[object]) -> None:
+    if not lines:
+        raise errors.ValidationFailed("a document needs at least one line")
+
+
+def _with_header(payload: Mapping[str, object], header: Header) -> dict[str, object]:
+    return {
+        **payload,
+        "reference": header.reference,
+        "note": header.note,
+        "reason": header.reason_code,
+    }
+
+
+def _dicts(lines: Sequence[object]) -> list[dict[str, object]]:
+    return [asdict(line) for line in lines]  # type: ignore[call-overload]

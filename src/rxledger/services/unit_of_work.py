@@ -1,0 +1,88 @@
+"""The unit of work: one database transaction per use case, rolled back unless the service commits.
+
+Transient failures of concurrency (PostgreSQL deadlock or serialization failure, SQLite busy) are
+retried here, a bounded number of times, by re-running the whole use case.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from rxledger.adapters.database import READ_ONLY
+from rxledger.domain.errors import ConcurrencyExhausted
+
+T = TypeVar("T")
+_TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03"}
+MAX_ATTEMPTS = 8
+
+
+class UnitOfWork:
+    """``with uow: ...; uow.commit()``. Leaving the block without commit rolls back."""
+
+    connection: Connection
+
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
+        self._engine = engine
+        self._read_only = read_only
+
+    def __enter__(self) -> UnitOfWork:
+        options = {READ_ONLY: True} if self._read_only else {}
+        self.connection = self._engine.connect().execution_options(**options)
+        self._transaction = self.connection.begin()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self._transaction.is_active:
+                self._transaction.rollback()
+        finally:
+            self.connection.close()
+
+    def commit(self) -> None:
+        self._transaction.commit()
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+
+UnitOfWorkFactory = Callable[..., UnitOfWork]
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure that a retry of the whole transaction may cure."""
+    if isinstance(exc, DBAPIError):
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        if sqlstate in _TRANSIENT_SQLSTATES:
+            return True
+        if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
+            return True
+    return False
+
+
+def with_retries(work: Callable[[], T], *, attempts: int = MAX_ATTEMPTS) -> T:
+    """Run ``work`` again after a transient concurrency failure, with jittered backoff."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except DBAPIError as exc:
+            if not is_transient(exc) or attempt == attempts:
+                if is_transient(exc):
+                    raise ConcurrencyExhausted(
+                        f"gave up after {attempts} attempts under contention", attempts=attempts
+                    ) from exc
+                raise
+            time.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311
+    raise AssertionError("unreachable")
