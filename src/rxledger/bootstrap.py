@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rxledger.adapters.database import create_db_engine, is_migrated, migrate
+from rxledger.adapters.database import create_db_engine, describe, is_migrated, migrate
 from rxledger.config import Settings
 from rxledger.domain.clock import Clock, SystemClock
 from rxledger.services.runtime import LedgerPolicy, Runtime
@@ -31,3 +31,8 @@ def build(
 
 def needs_migration(runtime: Runtime) -> bool:
     return not is_migrated(runtime.engine)
+
+
+def describe_database(runtime: Runtime) -> str:
+    """The database URL without its password, for messages."""
+    return describe(runtime.engine)

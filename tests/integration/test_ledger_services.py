@@ -552,3 +552,33 @@ def test_find_item_by_sku_gtin_and_ndc(net: Network) -> None:
         assert catalog.find_item(net.rt, net.actor, query).id == item.id, query
     with pytest.raises(errors.ItemNotFound):
         catalog.find_item(net.rt, net.actor, "99999-9999-99")
+
+
+def test_a_document_followed_by_returns_or_receipts_is_reversed_only_after_them(
+    net: Network,
+) -> None:
+    # given a shipment partly received at the other site
+    item = net.item()
+    net.receive(item, 30)
+    shipment = stock.ship_transfer(
+        net.rt,
+        net.actor,
+        stock.ShipTransfer(
+            net.central.id, net.central.storage.id, net.retail.id, [stock.StockLine(item.id, 10)]
+        ),
+    )
+    receipt = stock.receive_transfer(
+        net.rt,
+        net.actor,
+        stock.ReceiveTransfer(shipment.id, net.retail.storage.id, [stock.StockLine(item.id, 4)]),
+    )
+    # when reversing the shipment first, then it is refused: the 4 received units would be created twice
+    with pytest.raises(errors.DocumentNotReversible) as refused:
+        stock.reverse(net.rt, net.actor, stock.Reverse(shipment.id))
+    assert refused.value.details["followed_by"] == [receipt.id]
+    # when the receipt is reversed, the shipment can be
+    stock.reverse(net.rt, net.actor, stock.Reverse(receipt.id))
+    stock.reverse(net.rt, net.actor, stock.Reverse(shipment.id))
+    assert queries.balance(net.rt, net.actor, item_id=item.id, site_id=net.central.id) == 30
+    assert queries.balance(net.rt, net.actor, item_id=item.id, site_id=net.retail.id) == 0
+    assert_sound(net)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +15,7 @@ from rxledger.adapters import repository as repo
 from rxledger.adapters import tables as t
 from rxledger.domain import errors
 from rxledger.domain.clock import as_utc
+from rxledger.domain.model import AVAILABLE_TYPES, LocationType
 from rxledger.services.posting import PostedDocument, load_document
 from rxledger.services.runtime import Actor, Runtime
 
@@ -410,8 +411,6 @@ def stock_position(
     grouped: dict[tuple[int, int], list[Any]] = defaultdict(list)
     for r in rows:
         grouped[(r.site_id, r.item_id)].append(r)
-    from rxledger.domain.model import AVAILABLE_TYPES, LocationType
-
     position: list[PositionRow] = []
     for (site, item), group in grouped.items():
         first = group[0]
@@ -485,3 +484,73 @@ def list_documents(
         statement = statement.where(d.c.id < before_id)
     with rt.uow(read_only=True) as uow:
         return [dict(r._mapping) for r in uow.connection.execute(statement)]
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSummary:
+    site_id: int
+    site_code: str
+    site_name: str
+    items_in_stock: int
+    items_at_zero: int
+    units: int
+    value: Decimal
+    expired_lots: int
+    lots_expiring_30d: int
+    controlled_items: int
+
+
+def site_summaries(rt: Runtime, actor: Actor) -> list[SiteSummary]:
+    """Per site: what is in stock and its value, items stocked before and now at zero, expired lots
+    still on the shelf and lots expiring within 30 days."""
+    today = rt.clock.now().date()
+    position = stock_position(rt, actor)
+    b = t.balances
+    with rt.uow(read_only=True) as uow:
+        conn = uow.connection
+        sites = conn.execute(
+            select(t.sites.c.id, t.sites.c.code, t.sites.c.name)
+            .where(t.sites.c.organization_id == actor.organization_id)
+            .order_by(t.sites.c.code)
+        ).all()
+        stocked_ever = conn.execute(
+            select(b.c.site_id, b.c.item_id)
+            .where(b.c.organization_id == actor.organization_id, b.c.is_virtual.is_(False))
+            .group_by(b.c.site_id, b.c.item_id)
+        ).all()
+        lots = conn.execute(
+            select(b.c.site_id, b.c.lot_id, t.lots.c.expiry)
+            .join(t.lots, t.lots.c.id == b.c.lot_id)
+            .where(
+                b.c.organization_id == actor.organization_id,
+                b.c.is_virtual.is_(False),
+                b.c.on_hand > 0,
+                t.lots.c.expiry.is_not(None),
+            )
+            .distinct()
+        ).all()
+    in_stock: dict[int, set[int]] = defaultdict(set)
+    for p in position:
+        in_stock[p.site_id].add(p.item_id)
+    ever: dict[int, set[int]] = defaultdict(set)
+    for r in stocked_ever:
+        ever[r.site_id].add(r.item_id)
+    summaries = []
+    for site in sites:
+        rows = [p for p in position if p.site_id == site.id]
+        site_lots = [r for r in lots if r.site_id == site.id]
+        summaries.append(
+            SiteSummary(
+                site.id,
+                site.code,
+                site.name,
+                len(in_stock[site.id]),
+                len(ever[site.id] - in_stock[site.id]),
+                sum(p.on_hand for p in rows),
+                sum((p.value for p in rows), Decimal("0.00")),
+                sum(1 for r in site_lots if r.expiry < today),
+                sum(1 for r in site_lots if today <= r.expiry <= today + timedelta(days=30)),
+                sum(1 for p in rows if p.dea_schedule),
+            )
+        )
+    return summaries

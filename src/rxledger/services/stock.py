@@ -340,6 +340,7 @@ def reverse(rt: Runtime, actor: Actor, cmd: Reverse) -> PostedDocument:
                 document_id=original.id,
                 reversal_id=already,
             )
+        _refuse_if_followed(conn, original.id)
         lines = reversal_lines(repo.movements_of(conn, [original.id]))
         return Draft(original.site_id, lines, reverses_id=original.id)
 
@@ -350,6 +351,21 @@ def reverse(rt: Runtime, actor: Actor, cmd: Reverse) -> PostedDocument:
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+
+def _refuse_if_followed(conn: Connection, doc_id: int) -> None:
+    """A dispense with returns, or a shipment with receipts, is reversed only after those are."""
+    chain = repo.related_documents(conn, doc_id)
+    reversed_ids = {d.reverses_id for d in chain if d.reverses_id is not None}
+    open_followers = sorted(
+        d.id for d in chain if d.related_id == doc_id and d.id not in reversed_ids
+    )
+    if open_followers:
+        raise errors.DocumentNotReversible(
+            f"document {doc_id} is followed by document(s) {open_followers}; reverse those first",
+            document_id=doc_id,
+            followed_by=open_followers,
+        )
 
 
 def _move_lines(lines: Sequence[StockLine], source_id: int, target_id: int) -> list[Line]:

@@ -1,0 +1,5 @@
+"""``python -m rxledger`` runs the command line."""
+
+from rxledger.entrypoints.cli.app import main
+
+main()
