@@ -25,6 +25,8 @@ from rxledger.services.runtime import LedgerPolicy, Runtime
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 _counter = itertools.count()
+# One template per xdist worker, so workers sharing RXLEDGER_TEST_DATABASE_URL never collide.
+TEMPLATE_DB = f"rxl_template_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 
 
 def pytest_report_header() -> str:
@@ -42,7 +44,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
-    """Base URL of a PostgreSQL server with a migrated template database ``rxl_template``."""
+    """Base URL of a PostgreSQL server with a migrated template database ``TEMPLATE_DB``."""
     explicit = os.environ.get("RXLEDGER_TEST_DATABASE_URL")
     cluster: PgCluster | None = None
     if explicit:
@@ -59,9 +61,9 @@ def pg_server() -> Iterator[str]:
         admin_url = cluster.url()
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS rxl_template"))
-        conn.execute(text("CREATE DATABASE rxl_template"))
-    template = create_db_engine(f"{base}/rxl_template")
+        conn.execute(text(f"DROP DATABASE IF EXISTS {TEMPLATE_DB}"))
+        conn.execute(text(f"CREATE DATABASE {TEMPLATE_DB}"))
+    template = create_db_engine(f"{base}/{TEMPLATE_DB}")
     migrate(template)
     template.dispose()
     try:
@@ -76,7 +78,7 @@ def _fresh_pg(base: str) -> tuple[str, str]:
     name = f"rxl_test_{os.getpid()}_{next(_counter)}"
     admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE rxl_template'))
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE {TEMPLATE_DB}'))
     admin.dispose()
     return f"{base}/{name}", name
 

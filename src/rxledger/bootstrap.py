@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from rxledger.adapters.database import create_db_engine, describe, is_migrated, migrate
 from rxledger.config import Settings
 from rxledger.domain.clock import Clock, SystemClock
-from rxledger.services.runtime import LedgerPolicy, Runtime
+from rxledger.services.runtime import LedgerPolicy, Runtime, SecurityPolicy
 
 
 def build(
@@ -17,6 +19,7 @@ def build(
 ) -> Runtime:
     """Wire a runtime for the configured database; optionally create or upgrade its schema."""
     settings = settings or Settings.from_env()
+    settings.check()
     engine = create_db_engine(settings.database_url, pool_size=pool_size)
     if migrate_schema:
         migrate(engine)
@@ -25,6 +28,10 @@ def build(
         clock=clock or SystemClock(),
         policy=LedgerPolicy(
             backdate_window=settings.backdate_window, future_tolerance=settings.future_tolerance
+        ),
+        security=SecurityPolicy(
+            secret_key=settings.secret_key,
+            session_lifetime=timedelta(hours=settings.session_hours),
         ),
     )
 

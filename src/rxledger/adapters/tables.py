@@ -260,4 +260,72 @@ balances = Table(
     Index("ix_balances_item", "item_id"),
 )
 
+# --- people and permissions ---------------------------------------------------------------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _org(),
+    Column("username", String(80), nullable=False),
+    Column("full_name", String(200), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("organization_id", "username"),
+)
+
+role_grants = Table(
+    "role_grants",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _org(),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("role", String(20), nullable=False),
+    # NULL: every site of the organization.
+    Column("site_id", Id, ForeignKey("sites.id")),
+    UniqueConstraint("user_id", "role", "site_id"),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _org(),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("site_id", Id, ForeignKey("sites.id")),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("ended_at", UtcDateTime()),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _org(),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("name", String(120), nullable=False),
+    Column("prefix", String(12), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime()),
+    Column("last_used_at", UtcDateTime()),
+    Column("revoked_at", UtcDateTime()),
+)
+
+sign_in_attempts = Table(
+    "sign_in_attempts",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("organization_id", Id, ForeignKey("organizations.id")),
+    Column("username", String(80), nullable=False),
+    Column("client", String(64), nullable=False),
+    Column("succeeded", Boolean, nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Index("ix_sign_in_attempts_username_at", "username", "at"),
+)
+
 IMMUTABLE_TABLES = ("documents", "movements")

@@ -167,3 +167,20 @@ class ConcurrencyExhausted(RxLedgerError):
 class LedgerIntegrityError(RxLedgerError):
     code = "LEDGER_INTEGRITY"
     kind = "unavailable"
+
+
+class Forbidden(RxLedgerError):
+    """The actor's roles at this site do not carry the permission."""
+
+    code = "FORBIDDEN"
+    kind = "forbidden"
+
+
+class Unauthenticated(RxLedgerError):
+    code = "UNAUTHENTICATED"
+    kind = "unauthenticated"
+
+
+class TooManyAttempts(RxLedgerError):
+    code = "TOO_MANY_ATTEMPTS"
+    kind = "throttled"

@@ -28,6 +28,7 @@ from rxledger.domain.model import (
     Site,
     StorageClass,
 )
+from rxledger.domain.permissions import Permission
 from rxledger.services.runtime import Actor, Runtime
 
 # Every site gets one of each virtual location: the outside world its stock comes from and goes to.
@@ -138,6 +139,7 @@ def create_site(
     gln: str | None = None,
 ) -> Site:
     """Create a site with its virtual locations (supplier, patient, adjustment, waste, ...)."""
+    actor.require_anywhere(Permission.MANAGE_SITES)
     with rt.uow() as uow:
         conn = uow.connection
         try:
@@ -173,6 +175,7 @@ def create_location(
     parent_id: int | None = None,
 ) -> Location:
     """Add a physical location (area, shelf, bin) to a site's location tree."""
+    actor.require(Permission.MANAGE_SITES, site_id)
     if type_.is_virtual:
         raise errors.ValidationFailed("virtual locations come with the site", type=type_.value)
     with rt.uow() as uow:
@@ -223,6 +226,7 @@ def _insert_location(
 
 def create_item(rt: Runtime, actor: Actor, spec: NewItem) -> Item:
     """Add an item with its pack hierarchy; NDCs and GTINs are validated and stored apart."""
+    actor.require_anywhere(Permission.MANAGE_ITEMS)
     ndc = Ndc.parse(spec.ndc10) if spec.ndc10 else None
     packages = [_package_values(actor, p) for p in spec.packages]
     if not any(p["base_units"] == 1 for p in packages):
@@ -292,6 +296,8 @@ def _package_values(actor: Actor, package: PackageSpec) -> dict[str, object]:
 
 
 def get_item(rt: Runtime, actor: Actor, item_id: int) -> Item:
+    """The item master is shared by the organization: anyone with a role may read it."""
+    actor.require_anywhere(Permission.VIEW)
     with rt.uow(read_only=True) as uow:
         row = uow.connection.execute(
             select(t.items).where(
@@ -315,6 +321,7 @@ def _package(row: Row[Any]) -> Package:
 def find_item(rt: Runtime, actor: Actor, text: str) -> Item:
     """Find one item by SKU, GTIN (any package level) or NDC (10- or 11-digit, with or without
     hyphens)."""
+    actor.require_anywhere(Permission.VIEW)
     value = text.strip()
     with rt.uow(read_only=True) as uow:
         conn = uow.connection
@@ -377,6 +384,7 @@ def _item_ids_for(conn: Connection, org_id: int, value: str) -> set[int]:
 
 def set_lot_status(rt: Runtime, actor: Actor, lot_id: int, status: LotStatus) -> Lot:
     """Put a lot on hold, quarantine, recall or release it; stock stays where it is."""
+    actor.require_anywhere(Permission.MANAGE_ITEMS)
     with rt.uow() as uow:
         lot = repo.lots_by_id(uow.connection, actor.organization_id, [lot_id]).get(lot_id)
         if lot is None:
@@ -413,6 +421,8 @@ def create_lot(
     expiry: date | None,
     manufacturer: str | None = None,
 ) -> Lot:
+    """Record a lot before its first receipt (receipts also create lots on first sight)."""
+    actor.require_anywhere(Permission.MANAGE_ITEMS)
     with rt.uow() as uow:
         if item_id not in repo.items_by_id(uow.connection, actor.organization_id, [item_id]):
             raise errors.ItemNotFound(f"no item {item_id}", item_id=item_id)
@@ -441,6 +451,7 @@ def site_by_code(rt: Runtime, actor: Actor, code: str) -> Site:
         ).first()
     if row is None:
         raise errors.SiteNotFound(f"no site {code!r}", code=code)
+    actor.require(Permission.VIEW, row.id)
     return repo.to_site(row)
 
 
@@ -451,10 +462,12 @@ def list_sites(rt: Runtime, actor: Actor) -> list[Site]:
             .where(t.sites.c.organization_id == actor.organization_id)
             .order_by(t.sites.c.code)
         ).all()
-    return [repo.to_site(r) for r in rows]
+    visible = actor.visible_sites(r.id for r in rows)
+    return [repo.to_site(r) for r in rows if r.id in visible]
 
 
 def location_by_code(rt: Runtime, actor: Actor, site_id: int, code: str) -> Location:
+    actor.require(Permission.VIEW, site_id)
     with rt.uow(read_only=True) as uow:
         row = uow.connection.execute(
             select(t.locations).where(
@@ -475,8 +488,11 @@ def list_locations(rt: Runtime, actor: Actor, site_id: int | None = None) -> lis
         )
         if site_id is not None:
             statement = statement.where(t.locations.c.site_id == site_id)
-        rows = uow.connection.execute(statement.order_by(t.locations.c.site_id, t.locations.c.code))
-        return [repo.to_location(r) for r in rows]
+        rows = uow.connection.execute(
+            statement.order_by(t.locations.c.site_id, t.locations.c.code)
+        ).all()
+    visible = actor.visible_sites(r.site_id for r in rows)
+    return [repo.to_location(r) for r in rows if r.site_id in visible]
 
 
 def list_reason_codes(rt: Runtime, actor: Actor) -> list[tuple[str, str]]:
@@ -494,6 +510,7 @@ def list_reason_codes(rt: Runtime, actor: Actor) -> list[tuple[str, str]]:
 
 def add_reason_code(rt: Runtime, actor: Actor, code: str, description: str) -> None:
     """Add an adjustment reason to the organization's managed list."""
+    actor.require_anywhere(Permission.MANAGE_SITES)
     with rt.uow() as uow:
         try:
             uow.connection.execute(
@@ -512,6 +529,7 @@ def add_reason_code(rt: Runtime, actor: Actor, code: str, description: str) -> N
 
 def retire_reason_code(rt: Runtime, actor: Actor, code: str) -> None:
     """Retire a reason code: past documents keep it, new adjustments can no longer use it."""
+    actor.require_anywhere(Permission.MANAGE_SITES)
     with rt.uow() as uow:
         result = uow.connection.execute(
             update(t.reason_codes)

@@ -32,6 +32,7 @@ from rxledger.domain.ledger import (
     plan_document,
 )
 from rxledger.domain.model import DocumentType
+from rxledger.domain.permissions import permission_to_post
 from rxledger.services.runtime import Actor, Runtime
 from rxledger.services.unit_of_work import with_retries
 
@@ -160,8 +161,10 @@ def _post_once(a: _Attempt) -> PostedDocument:
         conn = uow.connection
         existing = repo.document_by_key(conn, a.actor.organization_id, a.key)
         if existing is not None:
+            a.actor.require(permission_to_post(existing.doc_type), existing.site_id)
             return _replay(conn, existing, a.payload_hash)
         draft = a.resolve(conn)
+        a.actor.require(permission_to_post(a.doc_type.value), draft.site_id)
         snapshot, locked = _snapshot(conn, a.actor.organization_id, draft, a.occurred_at)
         plan = plan_document(a.doc_type, draft.lines, snapshot)
         try:

@@ -16,6 +16,7 @@ from rxledger.adapters import tables as t
 from rxledger.domain import errors
 from rxledger.domain.clock import as_utc
 from rxledger.domain.model import AVAILABLE_TYPES, LocationType
+from rxledger.domain.permissions import Permission
 from rxledger.services.posting import PostedDocument, load_document
 from rxledger.services.runtime import Actor, Runtime
 
@@ -73,6 +74,21 @@ class PositionRow:
     nearest_expiry: date | None
 
 
+def visible_site_ids(conn: Connection, actor: Actor) -> set[int] | None:
+    """The sites the actor may read, or ``None`` when every site of the organization."""
+    if actor.sees_all_sites:
+        return None
+    rows = conn.execute(
+        select(t.sites.c.id).where(t.sites.c.organization_id == actor.organization_id)
+    )
+    return actor.visible_sites(r.id for r in rows)
+
+
+def _require_site(actor: Actor, site_id: int | None) -> None:
+    if site_id is not None:
+        actor.require(Permission.VIEW, site_id)
+
+
 def balances(
     rt: Runtime,
     actor: Actor,
@@ -87,15 +103,17 @@ def balances(
 ) -> list[BalanceRow]:
     """On-hand per (location, item, lot), now from the projection or as of an instant from the
     movements themselves."""
+    _require_site(actor, site_id)
     with rt.uow(read_only=True) as uow:
         conn = uow.connection
+        visible = visible_site_ids(conn, actor)
         if as_of is None:
             qty = _current(actor, site_id, location_id, item_id, lot_id, include_virtual)
         else:
             qty = _as_of(
                 conn, actor, site_id, location_id, item_id, lot_id, as_utc(as_of), include_virtual
             )
-        return _describe(conn, qty, include_zero)
+        return _describe(conn, qty, include_zero, visible)
 
 
 def balance(
@@ -191,7 +209,9 @@ def _as_of(
     ).group_by(flows.c.location_id, flows.c.item_id, flows.c.lot_id)
 
 
-def _describe(conn: Connection, quantities: Select[Any], include_zero: bool) -> list[BalanceRow]:
+def _describe(
+    conn: Connection, quantities: Select[Any], include_zero: bool, visible: set[int] | None
+) -> list[BalanceRow]:
     q = quantities.subquery()
     statement = (
         select(
@@ -217,6 +237,8 @@ def _describe(conn: Connection, quantities: Select[Any], include_zero: bool) -> 
     )
     if not include_zero:
         statement = statement.where(q.c.qty != 0)
+    if visible is not None:
+        statement = statement.where(t.locations.c.site_id.in_(sorted(visible)))
     return [
         BalanceRow(
             r.site_id,
@@ -255,11 +277,12 @@ def item_history(
     """
     if not 1 <= limit <= 1000:
         raise errors.ValidationFailed("limit must be between 1 and 1000", limit=limit)
+    _require_site(actor, site_id)
     with rt.uow(read_only=True) as uow:
         conn = uow.connection
         if item_id not in repo.items_by_id(conn, actor.organization_id, [item_id]):
             raise errors.ItemNotFound(f"no item {item_id}", item_id=item_id)
-        scope = _scope(actor, site_id, location_id)
+        scope = _scope(actor, site_id, location_id, visible_site_ids(conn, actor))
         m = t.movements
         inside_to = m.c.to_location_id.in_(scope)
         inside_from = m.c.from_location_id.in_(scope)
@@ -353,17 +376,19 @@ def item_history(
     return history
 
 
-def _scope(actor: Actor, site_id: int | None, location_id: int | None) -> Select[Any]:
+def _scope(
+    actor: Actor, site_id: int | None, location_id: int | None, visible: set[int] | None
+) -> Select[Any]:
     loc = t.locations
+    scope = select(loc.c.id).where(loc.c.organization_id == actor.organization_id)
     if location_id is not None:
-        return select(loc.c.id).where(
-            loc.c.organization_id == actor.organization_id, loc.c.id == location_id
-        )
-    scope = select(loc.c.id).where(
-        loc.c.organization_id == actor.organization_id, loc.c.is_virtual.is_(False)
-    )
+        scope = scope.where(loc.c.id == location_id)
+    else:
+        scope = scope.where(loc.c.is_virtual.is_(False))
     if site_id is not None:
         scope = scope.where(loc.c.site_id == site_id)
+    if visible is not None:
+        scope = scope.where(loc.c.site_id.in_(sorted(visible)))
     return scope
 
 
@@ -373,6 +398,7 @@ def stock_position(
     """Per site and item: on-hand in physical locations, what of it is available (usable lots in
     stocking locations), its value at standard cost, lot count and nearest expiry."""
     b, items, lots, sites, loc = t.balances, t.items, t.lots, t.sites, t.locations
+    _require_site(actor, site_id)
     with rt.uow(read_only=True) as uow:
         statement = (
             select(
@@ -406,6 +432,9 @@ def stock_position(
             statement = statement.where(b.c.site_id == site_id)
         if item_id is not None:
             statement = statement.where(b.c.item_id == item_id)
+        visible = visible_site_ids(uow.connection, actor)
+        if visible is not None:
+            statement = statement.where(b.c.site_id.in_(sorted(visible)))
         rows = uow.connection.execute(statement).all()
         today = rt.clock.now().date()
     grouped: dict[tuple[int, int], list[Any]] = defaultdict(list)
@@ -450,6 +479,9 @@ def get_document(rt: Runtime, actor: Actor, document_id: int) -> PostedDocument:
         row = repo.document_by_id(uow.connection, actor.organization_id, document_id)
         if row is None:
             raise errors.DocumentNotFound(f"no document {document_id}", document_id=document_id)
+        sites = {row.site_id, row.counterpart_site_id} - {None}
+        if not any(actor.can(Permission.VIEW, s) for s in sites):
+            actor.require(Permission.VIEW, row.site_id)
         return load_document(uow.connection, row)
 
 
@@ -482,7 +514,12 @@ def list_documents(
         statement = statement.where(d.c.doc_type == doc_type)
     if before_id is not None:
         statement = statement.where(d.c.id < before_id)
+    _require_site(actor, site_id)
     with rt.uow(read_only=True) as uow:
+        visible = visible_site_ids(uow.connection, actor)
+        if visible is not None:
+            ids = sorted(visible)
+            statement = statement.where(d.c.site_id.in_(ids) | d.c.counterpart_site_id.in_(ids))
         return [dict(r._mapping) for r in uow.connection.execute(statement)]
 
 
@@ -536,7 +573,8 @@ def site_summaries(rt: Runtime, actor: Actor) -> list[SiteSummary]:
     for r in stocked_ever:
         ever[r.site_id].add(r.item_id)
     summaries = []
-    for site in sites:
+    visible = actor.visible_sites(s.id for s in sites)
+    for site in (s for s in sites if s.id in visible):
         rows = [p for p in position if p.site_id == site.id]
         site_lots = [r for r in lots if r.site_id == site.id]
         summaries.append(

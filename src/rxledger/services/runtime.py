@@ -1,4 +1,4 @@
-"""What every use case is given: a unit-of-work factory, a clock and the ledger's policy."""
+"""What every use case is given: a unit-of-work factory, a clock and the ledger's policies."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from rxledger.domain.clock import Clock
+from rxledger.domain.permissions import Actor
 from rxledger.services.unit_of_work import UnitOfWork
+
+__all__ = ["Actor", "LedgerPolicy", "Runtime", "SecurityPolicy"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,12 +22,22 @@ class LedgerPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class SecurityPolicy:
+    secret_key: str = "development-only-secret-key"  # noqa: S105 - see config.Settings.check
+    session_lifetime: timedelta = timedelta(hours=12)
+    max_failed_sign_ins: int = 5
+    failed_sign_in_window: timedelta = timedelta(minutes=15)
+    min_password_length: int = 10
+
+
+@dataclass(frozen=True, slots=True)
 class Runtime:
     """Built once by the composition root (``rxledger.bootstrap``) and passed to every service."""
 
     engine: Engine
     clock: Clock
     policy: LedgerPolicy = field(default_factory=LedgerPolicy)
+    security: SecurityPolicy = field(default_factory=SecurityPolicy)
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
         return UnitOfWork(self.engine, read_only=read_only)
@@ -32,11 +45,3 @@ class Runtime:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who acts, in which organization. People and permissions arrive with the next issue."""
-
-    organization_id: int
-    username: str

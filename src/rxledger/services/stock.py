@@ -24,6 +24,7 @@ from rxledger.domain.ledger import (
     reversal_lines,
 )
 from rxledger.domain.model import NO_LOT, DocumentType, Location, LocationType, Lot
+from rxledger.domain.permissions import Permission
 from rxledger.services.posting import Draft, Header, PostedDocument, post
 from rxledger.services.runtime import Actor, Runtime
 
@@ -146,6 +147,7 @@ class Reverse:
 
 def receive(rt: Runtime, actor: Actor, cmd: Receive) -> PostedDocument:
     """Receive from the site's supplier location; lots and serials are created on first sight."""
+    actor.require(Permission.RECEIVE, cmd.site_id)
 
     def resolve(conn: Connection) -> Draft:
         supplier = _virtual(conn, cmd.site_id, LocationType.SUPPLIER)
@@ -172,6 +174,7 @@ def receive(rt: Runtime, actor: Actor, cmd: Receive) -> PostedDocument:
 
 def move(rt: Runtime, actor: Actor, cmd: Move) -> PostedDocument:
     """Move stock within a site, keeping its lot; FEFO picks the lot when none is named."""
+    actor.require(Permission.MOVE, cmd.site_id)
     _require_lines(cmd.lines)
     lines = _move_lines(cmd.lines, cmd.from_location_id, cmd.to_location_id)
     doc_type = DocumentType.PUT_AWAY if cmd.put_away else DocumentType.MOVE
@@ -193,6 +196,7 @@ def move(rt: Runtime, actor: Actor, cmd: Move) -> PostedDocument:
 
 def ship_transfer(rt: Runtime, actor: Actor, cmd: ShipTransfer) -> PostedDocument:
     """Send stock to another site through the shipping site's in-transit location."""
+    actor.require(Permission.TRANSFER, cmd.site_id)
     _require_lines(cmd.lines)
     if cmd.to_site_id == cmd.site_id:
         raise errors.ValidationFailed("a transfer goes to another site; use a move within a site")
@@ -254,6 +258,7 @@ def receive_transfer(rt: Runtime, actor: Actor, cmd: ReceiveTransfer) -> PostedD
 
 def dispense(rt: Runtime, actor: Actor, cmd: Dispense) -> PostedDocument:
     """Dispense to the site's patient location, first-expiry-first-out from usable lots only."""
+    actor.require(Permission.DISPENSE, cmd.site_id)
     _require_lines(cmd.lines)
 
     def resolve(conn: Connection) -> Draft:
@@ -300,6 +305,7 @@ def reverse_dispense(rt: Runtime, actor: Actor, cmd: ReverseDispense) -> PostedD
 
 def adjust(rt: Runtime, actor: Actor, cmd: Adjust) -> PostedDocument:
     """Adjust through the site's adjustment location, each line with an active reason code."""
+    actor.require(Permission.ADJUST, cmd.site_id)
     _require_lines(cmd.lines)
 
     def resolve(conn: Connection) -> Draft:

@@ -20,7 +20,7 @@ from rxledger import bootstrap
 from rxledger.config import Settings
 from rxledger.domain.errors import RxLedgerError
 from rxledger.entrypoints.errors import exit_code
-from rxledger.services import catalog
+from rxledger.services import catalog, identity
 from rxledger.services.runtime import Actor, Runtime
 
 P = ParamSpec("P")
@@ -60,8 +60,10 @@ class CliState:
         return self._runtime
 
     def actor(self) -> Actor:
-        org = catalog.organization_by_code(self.runtime(), self.organization)
-        return Actor(org.id, self.username or os.environ.get("RXLEDGER_USER") or _login())
+        rt = self.runtime()
+        org = catalog.organization_by_code(rt, self.organization)
+        name = self.username or os.environ.get("RXLEDGER_USER") or _login()
+        return identity.console_actor(rt, org.id, name)
 
 
 def _login() -> str:
