@@ -1,4 +1,4 @@
-"""The one place where domain errors become exit codes (and, with the API, HTTP statuses)."""
+"""The one place where domain errors become exit codes and HTTP statuses."""
 
 from __future__ import annotations
 
@@ -7,12 +7,22 @@ from rxledger.domain.errors import RxLedgerError
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_USAGE = 2
-_EXIT_BY_KIND = {"invalid": 3, "not_found": 4, "conflict": 5, "forbidden": 6, "unavailable": 7}
+_EXIT_BY_KIND = {
+    "invalid": 3,
+    "not_found": 4,
+    "conflict": 5,
+    "forbidden": 6,
+    "unauthenticated": 6,
+    "throttled": 6,
+    "unavailable": 7,
+}
 _HTTP_BY_KIND = {
     "invalid": 422,
     "not_found": 404,
     "conflict": 409,
     "forbidden": 403,
+    "unauthenticated": 401,
+    "throttled": 429,
     "unavailable": 503,
 }
 

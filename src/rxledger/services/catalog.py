@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, or_, select, update
+from sqlalchemy import Connection, Row, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from rxledger.adapters import repository as repo
@@ -542,3 +542,61 @@ def retire_reason_code(rt: Runtime, actor: Actor, code: str) -> None:
         if result.rowcount == 0:
             raise errors.UnknownReasonCode(f"no reason code {code!r}", reason_code=code)
         uow.commit()
+
+
+def search_items(
+    rt: Runtime, actor: Actor, query: str = "", *, limit: int = 50, offset: int = 0
+) -> list[Item]:
+    """Items whose SKU, NDC or GTIN matches exactly, else whose name or generic name contains
+    the words of the query, alphabetically."""
+    actor.require_anywhere(Permission.VIEW)
+    if not 1 <= limit <= 500 or offset < 0:
+        raise errors.ValidationFailed("limit is 1 to 500 and offset not negative")
+    value = query.strip()
+    with rt.uow(read_only=True) as uow:
+        conn = uow.connection
+        statement = select(t.items).where(t.items.c.organization_id == actor.organization_id)
+        ids = _item_ids_for(conn, actor.organization_id, value) if value else set()
+        if ids:
+            statement = statement.where(t.items.c.id.in_(sorted(ids)))
+        else:
+            for word in value.lower().split()[:6]:
+                pattern = f"%{word.replace('%', '').replace('_', '')}%"
+                statement = statement.where(
+                    func.lower(t.items.c.name).like(pattern)
+                    | func.lower(t.items.c.generic_name).like(pattern)
+                )
+        rows = conn.execute(
+            statement.order_by(t.items.c.name, t.items.c.id).limit(limit).offset(offset)
+        ).all()
+    return [repo.to_item(r) for r in rows]
+
+
+def list_lots(rt: Runtime, actor: Actor, item_id: int) -> list[Lot]:
+    """An item's lots, earliest expiry first."""
+    actor.require_anywhere(Permission.VIEW)
+    with rt.uow(read_only=True) as uow:
+        rows = uow.connection.execute(
+            select(t.lots)
+            .where(t.lots.c.organization_id == actor.organization_id, t.lots.c.item_id == item_id)
+            .order_by(t.lots.c.expiry, t.lots.c.id)
+        ).all()
+    return [repo.to_lot(r) for r in rows]
+
+
+def get_lot(rt: Runtime, actor: Actor, lot_id: int) -> Lot:
+    actor.require_anywhere(Permission.VIEW)
+    with rt.uow(read_only=True) as uow:
+        lot = repo.lots_by_id(uow.connection, actor.organization_id, [lot_id]).get(lot_id)
+    if lot is None:
+        raise errors.LotNotFound(f"no lot {lot_id}", lot_id=lot_id)
+    return lot
+
+
+def get_site(rt: Runtime, actor: Actor, site_id: int) -> Site:
+    actor.require(Permission.VIEW, site_id)
+    with rt.uow(read_only=True) as uow:
+        site = repo.site_by_id(uow.connection, actor.organization_id, site_id)
+    if site is None:
+        raise errors.SiteNotFound(f"no site {site_id}", site_id=site_id)
+    return site

@@ -492,6 +492,7 @@ def list_documents(
     site_id: int | None = None,
     doc_type: str | None = None,
     limit: int = 50,
+    offset: int = 0,
     before_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """Document headers, newest first, with their line count."""
@@ -507,6 +508,7 @@ def list_documents(
         .where(d.c.organization_id == actor.organization_id)
         .order_by(d.c.id.desc())
         .limit(limit)
+        .offset(offset)
     )
     if site_id is not None:
         statement = statement.where(d.c.site_id == site_id)

@@ -330,5 +330,38 @@ def sites(json_output: JsonOption = False) -> None:
     console.print(table)
 
 
+@app.command()
+@handles_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+) -> None:
+    """Serve the web UI and the API on an existing database (SQLite or PostgreSQL by URL)."""
+    import os
+
+    import uvicorn
+
+    from rxledger.config import Settings
+
+    settings = Settings.from_env(state.database_url)
+    rt = state.runtime()  # refuses an unmigrated database before binding the port
+    console.print(
+        f"rxledger serving {bootstrap.describe_database(rt)} on http://{host}:{port}/ "
+        f"(API docs at http://{host}:{port}/api/v1/docs)"
+    )
+    os.environ["RXLEDGER_DATABASE_URL"] = settings.database_url
+    uvicorn.run(
+        "rxledger.entrypoints.api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        proxy_headers=False,
+    )
+
+
 def main() -> None:
     app()
