@@ -45,7 +45,7 @@ class Network:
             sku=f"SKU{n:05d}",
             name=name,
             base_unit="capsule",
-            generic_name=name.split()[0].lower(),
+            generic_name=name.split(maxsplit=1)[0].lower(),
             strength="500 mg",
             dosage_form="capsule",
             route="oral",

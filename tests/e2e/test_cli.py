@@ -51,7 +51,8 @@ def test_receive_dispense_history_and_check_through_the_cli(db: tuple[str, Netwo
     )
     assert code == 0, err
     receipt = json.loads(out)
-    assert receipt["doc_type"] == "receipt" and receipt["posted_by"] == "cli-tech"
+    assert receipt["doc_type"] == "receipt"
+    assert receipt["posted_by"] == "cli-tech"
     code, out, err = run(
         url,
         "dispense",
@@ -72,7 +73,8 @@ def test_receive_dispense_history_and_check_through_the_cli(db: tuple[str, Netwo
     code, out, _ = run(url, "history", item.sku, "--site", "CENTRAL", "--json")
     assert [(h["change"], h["balance"]) for h in json.loads(out)] == [(-20, 100), (120, 120)]
     code, out, _ = run(url, "check", "--json")
-    assert code == 0 and json.loads(out)["ok"] is True
+    assert code == 0
+    assert json.loads(out)["ok"] is True
     code, out, _ = run(url, "stock", "--summary", "--json")
     central = next(s for s in json.loads(out) if s["site_code"] == "CENTRAL")
     assert central["units"] == 100
@@ -87,7 +89,8 @@ def test_refused_post_exits_non_zero_with_the_stable_code(db: tuple[str, Network
     assert code == 5
     assert json.loads(err)["error"]["code"] == "INSUFFICIENT_STOCK"
     code, _, err = run(url, "dispense", "--site", "CENTRAL", "--location", "NOWHERE", item.sku, "5")
-    assert code == 4 and "LOCATION_NOT_FOUND" in err
+    assert code == 4
+    assert "LOCATION_NOT_FOUND" in err
     code, _, err = run(
         url,
         "receive",
@@ -102,7 +105,8 @@ def test_refused_post_exits_non_zero_with_the_stable_code(db: tuple[str, Network
         "--expiry",
         "2030-01-01",
     )
-    assert code == 3 and "INVALID_QUANTITY" in err
+    assert code == 3
+    assert "INVALID_QUANTITY" in err
 
 
 def test_transfer_adjust_return_and_reverse(db: tuple[str, Network]) -> None:
@@ -203,10 +207,19 @@ def test_check_exits_non_zero_and_reports_drift(db: tuple[str, Network]) -> None
 def test_the_installed_command_runs_in_a_fresh_process(tmp_path: Path) -> None:
     env = {**os.environ, "RXLEDGER_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
     init = subprocess.run(
-        [sys.executable, "-m", "rxledger", "init"], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "rxledger", "init"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert init.returncode == 0, init.stderr
     check = subprocess.run(
-        [sys.executable, "-m", "rxledger", "check"], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "rxledger", "check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    assert check.returncode == 0 and "Ledger sound" in check.stdout
+    assert check.returncode == 0
+    assert "Ledger sound" in check.stdout

@@ -36,7 +36,8 @@ def test_passwords_are_hashed_with_argon2_and_checked(net: Network) -> None:
 
     with net.rt.uow(read_only=True) as uow:
         stored = uow.connection.execute(select(t.users.c.password_hash)).scalar_one()
-    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+    assert stored.startswith("$argon2id$")
+    assert PASSWORD not in stored
     with pytest.raises(errors.Unauthenticated):
         identity.authenticate(net.rt, net.actor.organization_id, "tech", "wrong password!", "test")
     with pytest.raises(errors.Unauthenticated):
@@ -137,7 +138,8 @@ def test_sessions_expire_and_end(net: Network, clock: ManualClock) -> None:
     tech = person(net, "tech", Grant(Role.TECHNICIAN, net.central.id))
     token, info = identity.start_session(net.rt, tech, net.central.id)
     assert identity.session(net.rt, token).actor.username == "tech"
-    assert info.csrf_token and token not in info.csrf_token
+    assert info.csrf_token
+    assert token not in info.csrf_token
     identity.end_session(net.rt, token)
     with pytest.raises(errors.Unauthenticated):
         identity.session(net.rt, token)

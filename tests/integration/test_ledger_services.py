@@ -338,7 +338,8 @@ def test_idempotency_key_replays_and_refuses_a_different_payload(net: Network) -
     net.receive(item, 10)
     first = net.dispense(item, 2, key="rx-77")
     again = net.dispense(item, 2, key="rx-77")
-    assert again.replayed and not first.replayed
+    assert again.replayed
+    assert not first.replayed
     assert again.id == first.id
     assert on_hand(net, item.id, net.central.storage.id) == 8
     before = movement_count(net)
@@ -572,7 +573,7 @@ def test_a_document_followed_by_returns_or_receipts_is_reversed_only_after_them(
         net.actor,
         stock.ReceiveTransfer(shipment.id, net.retail.storage.id, [stock.StockLine(item.id, 4)]),
     )
-    # when reversing the shipment first, then it is refused: the 4 received units would be created twice
+    # when reversing the shipment first, it is refused: the 4 received units would count twice
     with pytest.raises(errors.DocumentNotReversible) as refused:
         stock.reverse(net.rt, net.actor, stock.Reverse(shipment.id))
     assert refused.value.details["followed_by"] == [receipt.id]

@@ -197,20 +197,28 @@ def insert_lot(
     manufacturer: str | None,
     created_at: datetime,
 ) -> Lot:
-    lot_id = conn.execute(
-        insert(t.lots)
-        .values(
-            organization_id=org_id,
-            item_id=item_id,
-            lot_number=lot_number,
-            expiry=expiry,
-            manufacturer=manufacturer,
-            status=LotStatus.AVAILABLE.value,
-            created_at=created_at,
-        )
-        .returning(t.lots.c.id)
-    ).scalar_one()
-    return Lot(lot_id, org_id, item_id, lot_number, expiry, LotStatus.AVAILABLE, manufacturer)
+    """Insert a lot, or return the one a concurrent transaction just committed."""
+    values = {
+        "organization_id": org_id,
+        "item_id": item_id,
+        "lot_number": lot_number,
+        "expiry": expiry,
+        "manufacturer": manufacturer,
+        "status": LotStatus.AVAILABLE.value,
+        "created_at": created_at,
+    }
+    _insert_ignoring_conflict(conn, t.lots, values, ["item_id", "lot_number"])
+    lot = lot_by_number(conn, item_id, lot_number)
+    assert lot is not None
+    return lot
+
+
+def _insert_ignoring_conflict(
+    conn: Connection, table: Any, values: Mapping[str, Any], keys: list[str]
+) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING: a racing insert of the same key waits, then yields."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys))
 
 
 def serial_by_key(conn: Connection, org_id: int, gtin: str, serial: str) -> Serial | None:
@@ -227,20 +235,20 @@ def serial_by_key(conn: Connection, org_id: int, gtin: str, serial: str) -> Seri
 def insert_serial(
     conn: Connection, *, org_id: int, item_id: int, lot_id: int, gtin: str, serial: str, units: int
 ) -> Serial:
-    serial_id = conn.execute(
-        insert(t.serials)
-        .values(
-            organization_id=org_id,
-            item_id=item_id,
-            lot_id=lot_id,
-            gtin=gtin,
-            serial=serial,
-            base_units=units,
-            location_id=None,
-        )
-        .returning(t.serials.c.id)
-    ).scalar_one()
-    return Serial(serial_id, org_id, item_id, lot_id, gtin, serial, units, None)
+    """Insert a serial instance, or return the one a concurrent transaction just committed."""
+    values = {
+        "organization_id": org_id,
+        "item_id": item_id,
+        "lot_id": lot_id,
+        "gtin": gtin,
+        "serial": serial,
+        "base_units": units,
+        "location_id": None,
+    }
+    _insert_ignoring_conflict(conn, t.serials, values, ["organization_id", "gtin", "serial"])
+    found = serial_by_key(conn, org_id, gtin, serial)
+    assert found is not None
+    return found
 
 
 def set_serial_locations(conn: Connection, moves: Mapping[int, int | None]) -> None:
@@ -299,6 +307,8 @@ def insert_movements(
     recorded_at: datetime,
     movements: Sequence[PlannedMovement],
 ) -> None:
+    if not movements:  # a count that confirms the balance moves nothing
+        return
     conn.execute(
         insert(t.movements),
         [

@@ -23,7 +23,12 @@ _SEGMENTS: dict[NdcLayout, tuple[int, int, int]] = {
     "5-3-2": (5, 3, 2),
     "5-4-1": (5, 4, 1),
 }
-_HYPHENATED = re.compile(r"^(\d{4,5})-(\d{3,4})-(\d{1,2})$")
+_HYPHENATED = re.compile(r"^([0-9]{4,5})-([0-9]{3,4})-([0-9]{1,2})$")
+
+
+def is_ascii_digits(text: str) -> bool:
+    """Only 0-9: ``str.isdigit`` also accepts superscripts and other scripts' digits."""
+    return bool(text) and text.isascii() and text.isdigit()
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +94,7 @@ class Ndc:
     @classmethod
     def from_digits(cls, digits: str, layout: NdcLayout) -> Ndc:
         """Build an NDC from its 10 digits and a known layout."""
-        if not (len(digits) == 10 and digits.isdigit()):
+        if not (len(digits) == 10 and is_ascii_digits(digits)):
             raise InvalidIdentifier(f"{digits!r} is not 10 digits", identifier=digits)
         a, b, _ = _SEGMENTS[layout]
         return cls(digits[:a], digits[a : a + b], digits[a + b :])
@@ -116,7 +121,7 @@ class Ndc:
 def ndc11_candidates(digits: str) -> list[Ndc]:
     """Every labelled NDC whose billing form is these 11 digits."""
     value = digits.replace("-", "").strip()
-    if not (len(value) == 11 and value.isdigit()):
+    if not (len(value) == 11 and is_ascii_digits(value)):
         raise InvalidIdentifier(f"{digits!r} is not an 11-digit NDC", identifier=digits)
     found: list[Ndc] = []
     if value[0] == "0":
@@ -131,7 +136,7 @@ def ndc11_candidates(digits: str) -> list[Ndc]:
 def ndc10_candidates(digits: str) -> list[Ndc]:
     """The three readings of 10 unhyphenated NDC digits; only the item master can pick one."""
     value = digits.strip()
-    if not (len(value) == 10 and value.isdigit()):
+    if not (len(value) == 10 and is_ascii_digits(value)):
         raise InvalidIdentifier(f"{digits!r} is not a 10-digit NDC", identifier=digits)
     return [Ndc.from_digits(value, layout) for layout in LAYOUTS]
 
@@ -139,7 +144,7 @@ def ndc10_candidates(digits: str) -> list[Ndc]:
 def normalize_gtin(text: str) -> str:
     """Validate a GTIN-8/12/13/14 and return it as 14 digits; the check digit must be right."""
     value = text.strip()
-    if not (value.isdigit() and len(value) in (8, 12, 13, 14)):
+    if not (is_ascii_digits(value) and len(value) in (8, 12, 13, 14)):
         raise InvalidIdentifier(
             f"{text!r} is not a GTIN of 8, 12, 13 or 14 digits", identifier=text
         )

@@ -14,7 +14,13 @@ from sqlalchemy.exc import IntegrityError
 from rxledger.adapters import repository as repo
 from rxledger.adapters import tables as t
 from rxledger.domain import errors
-from rxledger.domain.identifiers import Ndc, ndc10_candidates, ndc_from_gtin, normalize_gtin
+from rxledger.domain.identifiers import (
+    Ndc,
+    is_ascii_digits,
+    ndc10_candidates,
+    ndc_from_gtin,
+    normalize_gtin,
+)
 from rxledger.domain.model import (
     DeaSchedule,
     FormularyStatus,
@@ -343,7 +349,7 @@ def _item_ids_for(conn: Connection, org_id: int, value: str) -> set[int]:
     if by_sku:
         return {r.id for r in by_sku}
     digits = value.replace("-", "")
-    if not digits.isdigit():
+    if not is_ascii_digits(digits):
         return set()
     conditions = []
     if len(digits) in (8, 12, 13, 14):

@@ -163,10 +163,21 @@ def _post_once(a: _Attempt) -> PostedDocument:
         if existing is not None:
             a.actor.require(permission_to_post(existing.doc_type), existing.site_id)
             return _replay(conn, existing, a.payload_hash)
-        draft = a.resolve(conn)
-        a.actor.require(permission_to_post(a.doc_type.value), draft.site_id)
-        snapshot, locked = _snapshot(conn, a.actor.organization_id, draft, a.occurred_at)
-        plan = plan_document(a.doc_type, draft.lines, snapshot)
+        try:
+            draft = a.resolve(conn)
+            a.actor.require(permission_to_post(a.doc_type.value), draft.site_id)
+            snapshot, locked = _snapshot(conn, a.actor.organization_id, draft, a.occurred_at)
+            # A twin with the same key may have committed while we waited for the locks: its
+            # result is the answer, not a refusal computed against the stock it consumed.
+            twin = repo.document_by_key(conn, a.actor.organization_id, a.key)
+            if twin is not None:
+                return _replay(conn, twin, a.payload_hash)
+            plan = plan_document(a.doc_type, draft.lines, snapshot)
+        except errors.RxLedgerError:
+            twin = repo.document_by_key(conn, a.actor.organization_id, a.key)
+            if twin is None:
+                raise
+            return _replay(conn, twin, a.payload_hash)
         try:
             doc_id = repo.insert_document(conn, _document_values(a, draft))
         except IntegrityError:

@@ -348,6 +348,11 @@ def reverse(rt: Runtime, actor: Actor, cmd: Reverse) -> PostedDocument:
             )
         _refuse_if_followed(conn, original.id)
         lines = reversal_lines(repo.movements_of(conn, [original.id]))
+        if not lines:
+            raise errors.DocumentNotReversible(
+                f"document {original.id} moved nothing; there is nothing to reverse",
+                document_id=original.id,
+            )
         return Draft(original.site_id, lines, reverses_id=original.id)
 
     payload = {"document_id": cmd.document_id}
@@ -437,17 +442,15 @@ def _receipt_lot(rt: Runtime, actor: Actor, conn: Connection, line: ReceiptLine)
         raise errors.LotRequired(f"{item.name} tracks expiry: the receipt needs an expiry date")
     if not item.lot_tracked:
         number = NO_LOT
-    lot = repo.lot_by_number(conn, item.id, number)
-    if lot is None:
-        return repo.insert_lot(
-            conn,
-            org_id=actor.organization_id,
-            item_id=item.id,
-            lot_number=number,
-            expiry=line.expiry,
-            manufacturer=line.manufacturer,
-            created_at=rt.clock.now(),
-        )
+    lot = repo.lot_by_number(conn, item.id, number) or repo.insert_lot(
+        conn,
+        org_id=actor.organization_id,
+        item_id=item.id,
+        lot_number=number,
+        expiry=line.expiry,
+        manufacturer=line.manufacturer,
+        created_at=rt.clock.now(),
+    )
     if line.expiry is not None and lot.expiry is not None and lot.expiry != line.expiry:
         raise errors.LotExpiryMismatch(
             f"lot {number} of {item.name} is on record with expiry {lot.expiry}, not {line.expiry}",
