@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages rxledger's tests need when they are missing: the PostgreSQL server
-# (the tests start their own throwaway cluster from its binaries). Idempotent and quiet when all
-# is there. Runs as root (CI and these machines) or through sudo.
+# (the tests start their own throwaway cluster from its binaries) and Chromium (the browser tests
+# drive Debian's /usr/bin/chromium through Playwright; never `playwright install`). Idempotent and
+# quiet when all is there. Runs as root (CI and these machines) or through sudo.
 set -euo pipefail
 
 need=()
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
   need+=(postgresql)
+fi
+if [ ! -x /usr/bin/chromium ]; then
+  need+=(chromium fonts-liberation)
 fi
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

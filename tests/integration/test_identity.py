@@ -210,3 +210,41 @@ def test_console_actor_is_the_named_user_once_users_exist(net: Network) -> None:
     assert identity.console_actor(net.rt, org, "tech").roles_at(net.central.id) == {Role.TECHNICIAN}
     with pytest.raises(errors.Unauthenticated):
         identity.console_actor(net.rt, org, "root")
+
+
+def test_an_org_wide_auditor_who_administers_one_site_cannot_grant_org_wide_roles(
+    net: Network,
+) -> None:
+    # given a site administrator who is also an organization-wide auditor
+    both = person(net, "both", Grant(Role.ADMIN, net.central.id), Grant(Role.AUDITOR, None))
+    assert both.user_id is not None
+    # when they try to make themselves organization-wide administrator, then it is refused
+    with pytest.raises(errors.Forbidden):
+        identity.grant_role(net.rt, both, both.user_id, Grant(Role.ADMIN, None))
+
+
+def test_documents_of_another_site_are_refused_before_their_content_is_judged(net: Network) -> None:
+    item = net.item()
+    net.receive(item, 10)
+    dispensed = net.dispense(item, 2)
+    shipment = stock.ship_transfer(
+        net.rt,
+        net.actor,
+        stock.ShipTransfer(
+            net.central.id, net.central.storage.id, net.retail.id, [stock.StockLine(item.id, 1)]
+        ),
+    )
+    outsider = person(net, "outsider", Grant(Role.MANAGER, net.retail.id))
+    # a return to a location of the outsider's site, of a dispense at central: forbidden, not a
+    # location or quantity complaint
+    with pytest.raises(errors.Forbidden):
+        stock.reverse_dispense(
+            net.rt, outsider, stock.ReverseDispense(dispensed.id, net.retail.storage.id)
+        )
+    with pytest.raises(errors.Forbidden):
+        stock.reverse(net.rt, outsider, stock.Reverse(dispensed.id))
+    central_tech = person(net, "ctech", Grant(Role.TECHNICIAN, net.central.id))
+    with pytest.raises(errors.Forbidden):
+        stock.receive_transfer(
+            net.rt, central_tech, stock.ReceiveTransfer(shipment.id, net.retail.storage.id)
+        )

@@ -583,3 +583,39 @@ def test_a_document_followed_by_returns_or_receipts_is_reversed_only_after_them(
     assert queries.balance(net.rt, net.actor, item_id=item.id, site_id=net.central.id) == 30
     assert queries.balance(net.rt, net.actor, item_id=item.id, site_id=net.retail.id) == 0
     assert_sound(net)
+
+
+def test_a_dry_run_plans_under_the_same_rules_and_writes_nothing(net: Network) -> None:
+    item = net.item()
+    net.receive(item, 5, lot="EARLY", expiry=date(2027, 1, 31))
+    net.receive(item, 5, lot="LATE", expiry=date(2028, 1, 31))
+    before = movement_count(net)
+
+    def dispense(quantity: int):  # type: ignore[no-untyped-def]
+        return stock.dispense(
+            net.rt,
+            net.actor,
+            stock.Dispense(
+                net.central.id,
+                net.central.storage.id,
+                [stock.StockLine(item.id, quantity)],
+                Header(dry_run=True),
+            ),
+        )
+
+    # when dry-running a dispense of 7, then FEFO's choice is shown and nothing is written
+    plan = dispense(7)
+    assert plan.dry_run
+    assert plan.id == 0
+    assert [
+        (lot.lot_number, m.quantity)
+        for lot, m in zip(plan.planned_lots, plan.movements, strict=True)
+    ] == [
+        ("EARLY", 5),
+        ("LATE", 2),
+    ]
+    assert movement_count(net) == before
+    assert on_hand(net, item.id, net.central.storage.id) == 10
+    # and a dry run is refused exactly like the post would be
+    with pytest.raises(errors.InsufficientStock):
+        dispense(11)

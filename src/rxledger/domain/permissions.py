@@ -104,6 +104,11 @@ class Actor:
             )
 
     @property
+    def is_organization_admin(self) -> bool:
+        """An administrator of every site: the only one who grants organization-wide roles."""
+        return any(g.role is Role.ADMIN and g.site_id is ALL_SITES for g in self.grants)
+
+    @property
     def sees_all_sites(self) -> bool:
         """Organization-wide grants (admins, auditors) see every site."""
         return any(g.site_id is ALL_SITES for g in self.grants)

@@ -105,9 +105,8 @@ def _check_password(rt: Runtime, password: str) -> None:
 
 def _require_grantable(actor: Actor, grant: Grant) -> None:
     if grant.site_id is None:
-        if not actor.sees_all_sites:
+        if not actor.is_organization_admin:
             raise errors.Forbidden("only an organization-wide administrator grants org-wide roles")
-        actor.require_anywhere(Permission.MANAGE_USERS)
     else:
         actor.require(Permission.MANAGE_USERS, grant.site_id)
 

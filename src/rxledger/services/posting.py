@@ -31,7 +31,7 @@ from rxledger.domain.ledger import (
     fingerprint,
     plan_document,
 )
-from rxledger.domain.model import DocumentType
+from rxledger.domain.model import DocumentType, Lot
 from rxledger.domain.permissions import permission_to_post
 from rxledger.services.runtime import Actor, Runtime
 from rxledger.services.unit_of_work import with_retries
@@ -46,6 +46,8 @@ class Header:
     reason_code: str | None = None
     occurred_at: datetime | None = None
     idempotency_key: str | None = None
+    # Plan under the same locks and rules, return the would-be document, write nothing.
+    dry_run: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,9 @@ class PostedDocument:
     counterpart_site_id: int | None
     movements: tuple[PlannedMovement, ...]
     replayed: bool = False
+    dry_run: bool = False
+    # A dry run's lots as planned (a receipt's new lot exists only inside the rolled-back plan).
+    planned_lots: tuple[Lot, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -93,6 +98,7 @@ class PostedDocument:
             "related_id": self.related_id,
             "counterpart_site_id": self.counterpart_site_id,
             "replayed": self.replayed,
+            "dry_run": self.dry_run,
             "movements": [
                 {
                     "line_no": m.line_no,
@@ -173,6 +179,11 @@ def _post_once(a: _Attempt) -> PostedDocument:
             if twin is not None:
                 return _replay(conn, twin, a.payload_hash)
             plan = plan_document(a.doc_type, draft.lines, snapshot)
+            if a.header.dry_run:
+                lots = tuple(
+                    snapshot.lots[lot] for lot in sorted({m.lot_id for m in plan.movements})
+                )
+                return _dry_run(a, draft, plan.movements, lots)  # leaving the block rolls back
         except errors.RxLedgerError:
             twin = repo.document_by_key(conn, a.actor.organization_id, a.key)
             if twin is None:
@@ -224,6 +235,29 @@ def _post_once(a: _Attempt) -> PostedDocument:
             counterpart_site_id=draft.counterpart_site_id,
             movements=plan.movements,
         )
+
+
+def _dry_run(
+    a: _Attempt, draft: Draft, movements: tuple[PlannedMovement, ...], lots: tuple[Lot, ...]
+) -> PostedDocument:
+    return PostedDocument(
+        id=0,
+        doc_type=a.doc_type,
+        site_id=draft.site_id,
+        occurred_at=a.occurred_at,
+        recorded_at=a.recorded_at,
+        posted_by=a.actor.username,
+        idempotency_key=a.key,
+        reference=a.header.reference,
+        reason_code=a.header.reason_code,
+        note=a.header.note,
+        reverses_id=draft.reverses_id,
+        related_id=draft.related_id,
+        counterpart_site_id=draft.counterpart_site_id,
+        movements=movements,
+        dry_run=True,
+        planned_lots=lots,
+    )
 
 
 def _replay_after_race(a: _Attempt) -> PostedDocument:

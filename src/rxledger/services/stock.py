@@ -228,6 +228,7 @@ def receive_transfer(rt: Runtime, actor: Actor, cmd: ReceiveTransfer) -> PostedD
 
     def resolve(conn: Connection) -> Draft:
         shipment = _document(conn, actor, cmd.shipment_id)
+        actor.require(Permission.TRANSFER, shipment.counterpart_site_id or shipment.site_id)
         if shipment.doc_type != DocumentType.TRANSFER_SHIP.value:
             raise errors.ValidationFailed(f"document {shipment.id} is not a transfer shipment")
         to_site = shipment.counterpart_site_id
@@ -279,6 +280,7 @@ def reverse_dispense(rt: Runtime, actor: Actor, cmd: ReverseDispense) -> PostedD
 
     def resolve(conn: Connection) -> Draft:
         original = _document(conn, actor, cmd.dispense_id)
+        actor.require(Permission.DISPENSE, original.site_id)
         if original.doc_type != DocumentType.DISPENSE.value:
             raise errors.ValidationFailed(f"document {original.id} is not a dispense")
         patient = _virtual(conn, original.site_id, LocationType.PATIENT)
@@ -334,6 +336,7 @@ def reverse(rt: Runtime, actor: Actor, cmd: Reverse) -> PostedDocument:
 
     def resolve(conn: Connection) -> Draft:
         original = _document(conn, actor, cmd.document_id)
+        actor.require(Permission.REVERSE, original.site_id)
         if original.doc_type == DocumentType.REVERSAL.value:
             raise errors.DocumentNotReversible(
                 f"document {original.id} is itself a reversal; post the original again instead",

@@ -1,0 +1,16 @@
+"""Mount the web application on the FastAPI app: its pages and its static files."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from rxledger.entrypoints.web import pages, people_routes, stock_routes
+from rxledger.entrypoints.web.render import HERE
+
+
+def install(app: FastAPI) -> None:
+    """The pages at /, the stylesheet, scripts and vendored libraries at /static."""
+    for router in (people_routes.router, pages.router, stock_routes.router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
