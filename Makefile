@@ -18,11 +18,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 system-deps:
 	@bash scripts/system-deps.sh
 
-## run: create or migrate ./var/rxledger.db, load the demo network when empty, show the stock position
+## run: create or migrate ./var/rxledger.db, load the demo network when empty, print its stock
+## position and the demo sign-ins, and serve the web UI and API on http://127.0.0.1:8000
 run: $(STAMP)
 	$(BIN)/rxledger init
 	$(BIN)/rxledger demo --if-empty
-	$(BIN)/rxledger stock --summary
+	$(BIN)/rxledger --user admin stock --summary
+	$(BIN)/rxledger serve --host 127.0.0.1 --port 8000
 
 ## test: lint (ruff, mypy, import-linter) and the whole suite on SQLite and a real PostgreSQL
 test: $(STAMP) system-deps lint

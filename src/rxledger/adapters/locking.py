@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import Connection, and_, or_, select, tuple_
+from sqlalchemy import ColumnElement, Connection, and_, or_, select
 
 from rxledger.adapters.tables import balances
 from rxledger.domain.ledger import BalanceKey
 
-_CHUNK = 500
+_CHUNK = 400
 
 
 def lock_balances(
@@ -25,25 +25,24 @@ def lock_balances(
 ) -> dict[BalanceKey, int]:
     """Lock and read the on-hand of the given keys and of every lot of the (location, item) scopes.
 
-    Keys with no balance row yet are absent from the result (their on-hand is zero).
+    Keys with no balance row yet are absent from the result (their on-hand is zero). Conditions
+    are equalities on the primary key's columns, which both engines answer from the index; a
+    row-value ``IN`` makes SQLite scan the table.
     """
-    if not keys and not scopes:
-        return {}
-    key_list = sorted(keys)
-    scope_list = sorted(scopes)
-    conditions = []
-    for start in range(0, len(key_list), _CHUNK):
-        chunk = key_list[start : start + _CHUNK]
-        conditions.append(
-            tuple_(balances.c.location_id, balances.c.item_id, balances.c.lot_id).in_(chunk)
+    b = balances.c
+    conditions: list[ColumnElement[bool]] = [
+        and_(b.location_id == loc, b.item_id == item, b.lot_id == lot)
+        for loc, item, lot in sorted(keys)
+    ]
+    conditions += [and_(b.location_id == loc, b.item_id == item) for loc, item in sorted(scopes)]
+    found: dict[BalanceKey, int] = {}
+    for start in range(0, len(conditions), _CHUNK):
+        statement = (
+            select(b.location_id, b.item_id, b.lot_id, b.on_hand)
+            .where(or_(*conditions[start : start + _CHUNK]))
+            .order_by(b.location_id, b.item_id, b.lot_id)
+            .with_for_update()
         )
-    for start in range(0, len(scope_list), _CHUNK):
-        pairs = scope_list[start : start + _CHUNK]
-        conditions.append(tuple_(balances.c.location_id, balances.c.item_id).in_(pairs))
-    statement = (
-        select(balances.c.location_id, balances.c.item_id, balances.c.lot_id, balances.c.on_hand)
-        .where(or_(*conditions) if len(conditions) > 1 else and_(*conditions))
-        .order_by(balances.c.location_id, balances.c.item_id, balances.c.lot_id)
-        .with_for_update()
-    )
-    return {(r.location_id, r.item_id, r.lot_id): r.on_hand for r in connection.execute(statement)}
+        for row in connection.execute(statement):
+            found[(row.location_id, row.item_id, row.lot_id)] = row.on_hand
+    return found

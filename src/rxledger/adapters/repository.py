@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from rxledger.adapters import tables as t
@@ -384,47 +384,47 @@ def apply_deltas(
         conn.execute(
             update(t.balances)
             .where(
-                t.balances.c.location_id == _bind("k_location"),
-                t.balances.c.item_id == _bind("k_item"),
-                t.balances.c.lot_id == _bind("k_lot"),
+                t.balances.c.location_id == bindparam("k_location"),
+                t.balances.c.item_id == bindparam("k_item"),
+                t.balances.c.lot_id == bindparam("k_lot"),
             )
-            .values(on_hand=t.balances.c.on_hand + _bind("delta")),
+            .values(on_hand=t.balances.c.on_hand + bindparam("delta")),
             updates,
         )
-    for key, delta in sorted(deltas.items()):
-        if key in existing:
-            continue
-        location = locations[key[0]]
-        _upsert_balance(conn, org_id, key, delta, location)
+    new_rows = [
+        {
+            "location_id": key[0],
+            "item_id": key[1],
+            "lot_id": key[2],
+            "organization_id": org_id,
+            "site_id": locations[key[0]].site_id,
+            "is_virtual": locations[key[0]].is_virtual,
+            "on_hand": delta,
+            "reserved": 0,
+        }
+        for key, delta in sorted(deltas.items())
+        if key not in existing
+    ]
+    if new_rows:
+        conn.execute(_upsert_statement(conn.dialect.name), new_rows)
 
 
-def _bind(name: str) -> Any:
-    from sqlalchemy import bindparam
-
-    return bindparam(name)
+_UPSERTS: dict[str, Any] = {}
 
 
-def _upsert_balance(
-    conn: Connection, org_id: int, key: BalanceKey, delta: int, location: Location
-) -> None:
-    values = {
-        "location_id": key[0],
-        "item_id": key[1],
-        "lot_id": key[2],
-        "organization_id": org_id,
-        "site_id": location.site_id,
-        "is_virtual": location.is_virtual,
-        "on_hand": delta,
-        "reserved": 0,
-    }
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(t.balances).values(**values)
-    conn.execute(
-        statement.on_conflict_do_update(
+def _upsert_statement(dialect_name: str) -> Any:
+    """INSERT a balance row, or add to it when a concurrent posting created it first.
+
+    Built once per dialect so SQLAlchemy compiles it once and sends new rows as one batch.
+    """
+    if dialect_name not in _UPSERTS:
+        dialect = postgresql if dialect_name == "postgresql" else sqlite
+        statement = dialect.insert(t.balances)
+        _UPSERTS[dialect_name] = statement.on_conflict_do_update(
             index_elements=["location_id", "item_id", "lot_id"],
             set_={"on_hand": t.balances.c.on_hand + statement.excluded.on_hand},
         )
-    )
+    return _UPSERTS[dialect_name]
 
 
 def lots_of_balances(conn: Connection, org_id: int, keys: Iterable[BalanceKey]) -> dict[int, Lot]:

@@ -119,6 +119,12 @@ def create_organization(rt: Runtime, code: str, name: str) -> Organization:
     return Organization(org_id, code, name)
 
 
+def has_organizations(rt: Runtime) -> bool:
+    """False on a database that holds no organization yet (fresh, or only migrated)."""
+    with rt.uow(read_only=True) as uow:
+        return uow.connection.execute(select(t.organizations.c.id).limit(1)).first() is not None
+
+
 def organization_by_code(rt: Runtime, code: str | None = None) -> Organization:
     """The organization with this code, or the only one when no code is given."""
     with rt.uow(read_only=True) as uow:

@@ -175,7 +175,12 @@ def _post_once(a: _Attempt) -> PostedDocument:
             snapshot, locked = _snapshot(conn, a.actor.organization_id, draft, a.occurred_at)
             # A twin with the same key may have committed while we waited for the locks: its
             # result is the answer, not a refusal computed against the stock it consumed.
-            twin = repo.document_by_key(conn, a.actor.organization_id, a.key)
+            # (SQLite serializes whole write transactions: no twin can slip in.)
+            twin = (
+                None
+                if uow.dialect == "sqlite"
+                else repo.document_by_key(conn, a.actor.organization_id, a.key)
+            )
             if twin is not None:
                 return _replay(conn, twin, a.payload_hash)
             plan = plan_document(a.doc_type, draft.lines, snapshot)
@@ -348,8 +353,10 @@ def _snapshot(
                 (line.to_location_id, line.item_id, line.lot_id),
             }
         elif line.serial_id is None:
-            # FEFO: lock every lot of the item at the source, and where it goes, before choosing.
-            scopes |= {(line.from_location_id, line.item_id), (line.to_location_id, line.item_id)}
+            # FEFO: lock every lot of the item at the source before choosing. The target rows are
+            # upserted in key order afterwards: locking the whole target scope would mean every
+            # lot ever dispensed at the patient location.
+            scopes.add((line.from_location_id, line.item_id))
     serials = repo.serials_by_id(conn, org_id, serial_ids)
     for line in draft.lines:
         if isinstance(line, MoveLine) and line.serial_id in serials and line.lot_id is None:

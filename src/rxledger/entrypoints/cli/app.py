@@ -78,11 +78,13 @@ def demo(
 ) -> None:
     """Build the demo network (a hospital with a satellite and a cabinet, and a retail pharmacy)."""
     from rxledger.demo import build_demo, is_empty
+    from rxledger.demo.people import create_demo_users
 
     rt = state.runtime(migrate=True)
     if not is_empty(rt):
         if if_empty:
             console.print("The database already holds data; demo not loaded.")
+            _print_demo_sign_ins()
             return
         err_console.print("[red]The database is not empty.[/] Use a fresh database for the demo.")
         raise typer.Exit(5)
@@ -103,10 +105,22 @@ def demo(
             progress.update(tasks[stage], completed=done, total=total)
 
         summary = build_demo(rt, seed=seed, days=days, item_count=items, progress=report)
+    org = catalog.organization_by_code(rt, summary.organization)
+    create_demo_users(rt, org.id)
     console.print(
-        f"Demo network ready in {time.perf_counter() - started:.0f} s: "
-        f"{summary.items} items, {summary.documents} documents, {summary.movements} movements."
+        f"Demo network ready in {time.perf_counter() - started:.0f} s: {summary.items} items, "
+        f"{summary.documents:,} documents, {summary.movements:,} movements."
     )
+    _print_demo_sign_ins()
+
+
+def _print_demo_sign_ins() -> None:
+    from rxledger.demo.people import DEMO_USERS
+
+    table = Table("user", "password", "role", "sites", title="Demo sign-ins (development only)")
+    for user in DEMO_USERS:
+        table.add_row(user.username, user.password, user.role.value, user.where)
+    console.print(table)
 
 
 @app.command()
@@ -183,9 +197,8 @@ def _print_summary(rt: object, actor: object, json_output: bool) -> None:
         return
     table = Table(
         "site",
-        "name",
         "items in stock",
-        "items at zero",
+        "at zero",
         "units",
         "value ($)",
         "expired lots",
@@ -196,7 +209,6 @@ def _print_summary(rt: object, actor: object, json_output: bool) -> None:
     for s in summaries:
         table.add_row(
             s.site_code,
-            s.site_name,
             str(s.items_in_stock),
             str(s.items_at_zero),
             f"{s.units:,}",

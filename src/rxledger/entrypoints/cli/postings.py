@@ -19,7 +19,7 @@ from rxledger.entrypoints.cli.context import (
     parse_instant,
     state,
 )
-from rxledger.services import catalog, stock
+from rxledger.services import catalog, reports, stock
 from rxledger.services.posting import Header, PostedDocument
 
 Site = Annotated[str, typer.Option("--site", help="Site code.")]
@@ -49,30 +49,30 @@ def print_document(doc: PostedDocument, json_output: bool) -> None:
     if json_output:
         emit_json(doc.as_dict())
         return
-    rt = state.runtime()
-    actor = state.actor()
-    locations = {loc.id: loc.code for loc in catalog.list_locations(rt, actor)}
+    view = reports.describe_document(state.runtime(), state.actor(), doc.id)
     replay = " (replayed: already posted with this key)" if doc.replayed else ""
     table = Table(
         "line",
         "item",
         "lot",
+        "expiry",
         "from",
         "to",
         "qty",
         title=(
-            f"Document {doc.id} · {doc.doc_type.value} · {doc.occurred_at:%Y-%m-%d %H:%M} UTC · "
-            f"{doc.posted_by}{replay}"
+            f"Document {doc.id} · {doc.doc_type.value} · {view.site_code} · "
+            f"{doc.occurred_at:%Y-%m-%d %H:%M} UTC · {doc.posted_by}{replay}"
         ),
     )
-    for m in doc.movements:
+    for line in view.lines:
         table.add_row(
-            str(m.line_no),
-            str(m.item_id),
-            str(m.lot_id),
-            locations.get(m.from_location_id, "?"),
-            locations.get(m.to_location_id, "?"),
-            str(m.quantity),
+            str(line.line_no),
+            f"{line.item_name} {line.strength}".strip(),
+            line.lot_number,
+            str(line.expiry or ""),
+            line.from_code,
+            line.to_code,
+            f"{line.quantity} {line.base_unit}",
         )
     console.print(table)
 
