@@ -248,3 +248,38 @@ def test_documents_of_another_site_are_refused_before_their_content_is_judged(ne
         stock.receive_transfer(
             net.rt, central_tech, stock.ReceiveTransfer(shipment.id, net.retail.storage.id)
         )
+
+
+def test_only_user_managers_create_users_even_without_roles(net: Network) -> None:
+    tech = person(net, "tech", Grant(Role.TECHNICIAN, net.central.id))
+    with pytest.raises(errors.Forbidden):
+        identity.create_user(net.rt, tech, username="newcomer", full_name="N", password=PASSWORD)
+    assert "newcomer" not in {u.username for u in identity.list_users(net.rt, net.actor)}
+
+
+def test_a_site_admin_manages_only_people_of_their_sites(net: Network) -> None:
+    # given an admin of central, an org-wide admin, a retail technician and a central technician
+    site_admin = person(net, "centraladmin", Grant(Role.ADMIN, net.central.id))
+    org_admin = person(net, "orgadmin", Grant(Role.ADMIN, None))
+    retail_tech = person(net, "retailtech", Grant(Role.TECHNICIAN, net.retail.id))
+    central_tech = person(net, "centraltech", Grant(Role.TECHNICIAN, net.central.id))
+    assert org_admin.user_id
+    assert retail_tech.user_id
+    assert central_tech.user_id
+    # then the site admin cannot reset, deactivate or even read the others
+    with pytest.raises(errors.Forbidden):
+        identity.set_password(net.rt, site_admin, org_admin.user_id, "taken over passphrase")
+    with pytest.raises(errors.Forbidden):
+        identity.set_active(net.rt, site_admin, retail_tech.user_id, False)
+    with pytest.raises(errors.Forbidden):
+        identity.get_user(net.rt, site_admin, org_admin.user_id)
+    # but manages the central technician
+    identity.set_password(net.rt, site_admin, central_tech.user_id, "a brand new passphrase")
+    assert {u.username for u in identity.list_users(net.rt, site_admin)} == {
+        "centraladmin",
+        "centraltech",
+    }
+    assert (
+        identity.authenticate(net.rt, net.actor.organization_id, "orgadmin", PASSWORD, "t").username
+        == "orgadmin"
+    )

@@ -63,6 +63,9 @@ def create_user(
     grants: Sequence[Grant] = (),
 ) -> UserView:
     """Add a person; whoever grants a role must manage users at that site (or everywhere)."""
+    actor.require_anywhere(Permission.MANAGE_USERS)
+    if not grants and not actor.is_organization_admin:
+        raise errors.Forbidden("a site administrator creates users with a role at their site")
     name = username.strip().lower()
     if not name or len(name) > 80 or not all(c.isalnum() or c in "._-@" for c in name):
         raise errors.ValidationFailed(
@@ -111,6 +114,25 @@ def _require_grantable(actor: Actor, grant: Grant) -> None:
         actor.require(Permission.MANAGE_USERS, grant.site_id)
 
 
+def _require_manages(actor: Actor, grants: Sequence[Grant]) -> None:
+    """An organization-wide admin manages everyone; a site admin manages only people whose every
+    role is at sites they administer."""
+    if actor.is_organization_admin:
+        return
+    if not grants or any(g.site_id is None for g in grants):
+        raise errors.Forbidden("only an organization-wide administrator manages this user")
+    for grant in grants:
+        assert grant.site_id is not None
+        actor.require(Permission.MANAGE_USERS, grant.site_id)
+
+
+def _managed(actor: Actor, conn: Connection, user_id: int) -> Any:
+    """The user row, after checking the actor manages that user."""
+    row = _user_row(conn, actor, user_id)
+    _require_manages(actor, _grants(conn, [user_id]).get(user_id, ()))
+    return row
+
+
 def _insert_grant(conn: Connection, org_id: int, user_id: int, grant: Grant) -> None:
     if grant.site_id is not None and repo.site_by_id(conn, org_id, grant.site_id) is None:
         raise errors.SiteNotFound(f"no site {grant.site_id}", site_id=grant.site_id)
@@ -137,33 +159,36 @@ def _insert_grant(conn: Connection, org_id: int, user_id: int, grant: Grant) -> 
 def grant_role(rt: Runtime, actor: Actor, user_id: int, grant: Grant) -> UserView:
     _require_grantable(actor, grant)
     with rt.uow() as uow:
-        _user_row(uow.connection, actor, user_id)
+        row = _user_row(uow.connection, actor, user_id)
         _insert_grant(uow.connection, actor.organization_id, user_id, grant)
+        view = _view(row, _grants(uow.connection, [user_id]).get(user_id, ()))
         uow.commit()
-    return get_user(rt, actor, user_id)
+    return view
 
 
 def revoke_role(rt: Runtime, actor: Actor, user_id: int, grant: Grant) -> UserView:
     _require_grantable(actor, grant)
     with rt.uow() as uow:
-        _user_row(uow.connection, actor, user_id)
+        row = _user_row(uow.connection, actor, user_id)
         g = t.role_grants
         site = g.c.site_id.is_(None) if grant.site_id is None else g.c.site_id == grant.site_id
         uow.connection.execute(
             delete(g).where(g.c.user_id == user_id, g.c.role == grant.role.value, site)
         )
+        view = _view(row, _grants(uow.connection, [user_id]).get(user_id, ()))
         uow.commit()
-    return get_user(rt, actor, user_id)
+    return view
 
 
 def set_active(rt: Runtime, actor: Actor, user_id: int, active: bool) -> UserView:
     """Deactivate (or reactivate) a user; a deactivated user's sessions and tokens stop working."""
     actor.require_anywhere(Permission.MANAGE_USERS)
     with rt.uow() as uow:
-        _user_row(uow.connection, actor, user_id)
+        row = _managed(actor, uow.connection, user_id)
         uow.connection.execute(update(t.users).where(t.users.c.id == user_id).values(active=active))
+        view = _view(row, _grants(uow.connection, [user_id]).get(user_id, ()))
         uow.commit()
-    return get_user(rt, actor, user_id)
+    return UserView(view.id, view.username, view.full_name, active, view.grants)
 
 
 def set_password(rt: Runtime, actor: Actor, user_id: int, password: str) -> None:
@@ -172,7 +197,10 @@ def set_password(rt: Runtime, actor: Actor, user_id: int, password: str) -> None
         actor.require_anywhere(Permission.MANAGE_USERS)
     _check_password(rt, password)
     with rt.uow() as uow:
-        _user_row(uow.connection, actor, user_id)
+        if actor.user_id == user_id:
+            _user_row(uow.connection, actor, user_id)
+        else:
+            _managed(actor, uow.connection, user_id)
         uow.connection.execute(
             update(t.users)
             .where(t.users.c.id == user_id)
@@ -185,12 +213,18 @@ def get_user(rt: Runtime, actor: Actor, user_id: int) -> UserView:
     if actor.user_id != user_id:
         actor.require_anywhere(Permission.MANAGE_USERS)
     with rt.uow(read_only=True) as uow:
-        row = _user_row(uow.connection, actor, user_id)
-        return _view(row, _grants(uow.connection, [user_id]).get(user_id, ()))
+        conn = uow.connection
+        row = (
+            _user_row(conn, actor, user_id)
+            if actor.user_id == user_id
+            else _managed(actor, conn, user_id)
+        )
+        return _view(row, _grants(conn, [user_id]).get(user_id, ()))
 
 
 def list_users(rt: Runtime, actor: Actor) -> list[UserView]:
-    """Everyone in the organization, for those who manage users."""
+    """The people the actor manages: everyone for an organization-wide admin, else those whose
+    every role is at the actor's sites."""
     actor.require_anywhere(Permission.MANAGE_USERS)
     with rt.uow(read_only=True) as uow:
         rows = uow.connection.execute(
@@ -199,7 +233,15 @@ def list_users(rt: Runtime, actor: Actor) -> list[UserView]:
             .order_by(t.users.c.username)
         ).all()
         grants = _grants(uow.connection, [r.id for r in rows])
-    return [_view(r, grants.get(r.id, ())) for r in rows]
+    return [_view(r, grants.get(r.id, ())) for r in rows if _manages(actor, grants.get(r.id, ()))]
+
+
+def _manages(actor: Actor, grants: Sequence[Grant]) -> bool:
+    try:
+        _require_manages(actor, grants)
+    except errors.Forbidden:
+        return False
+    return True
 
 
 def _user_row(conn: Connection, actor: Actor, user_id: int) -> Any:
@@ -432,8 +474,13 @@ def revoke_token(rt: Runtime, actor: Actor, token_id: int) -> TokenView:
         row = uow.connection.execute(
             select(a).where(a.c.organization_id == actor.organization_id, a.c.id == token_id)
         ).first()
-        if row is None or (row.user_id != actor.user_id and not _manages_users(actor)):
+        if row is None:
             raise errors.NotFound(f"no token {token_id}", token_id=token_id)
+        if row.user_id != actor.user_id:
+            try:
+                _managed(actor, uow.connection, row.user_id)
+            except errors.Forbidden:  # someone else's token: do not reveal it exists
+                raise errors.NotFound(f"no token {token_id}", token_id=token_id) from None
         if row.revoked_at is None:
             uow.connection.execute(
                 update(a).where(a.c.id == token_id).values(revoked_at=rt.clock.now())
@@ -441,14 +488,6 @@ def revoke_token(rt: Runtime, actor: Actor, token_id: int) -> TokenView:
         uow.commit()
     owner = Actor(actor.organization_id, actor.username, row.user_id, actor.grants)
     return _tokens(rt, owner, token_id)[0]
-
-
-def _manages_users(actor: Actor) -> bool:
-    try:
-        actor.require_anywhere(Permission.MANAGE_USERS)
-    except errors.Forbidden:
-        return False
-    return True
 
 
 def token_actor(rt: Runtime, token: str) -> Actor:

@@ -10,7 +10,14 @@ from rxledger.domain.errors import LocationNotFound
 from rxledger.domain.model import DeaSchedule, FormularyStatus, StorageClass
 from rxledger.entrypoints.api import convert
 from rxledger.entrypoints.api import schemas as s
-from rxledger.entrypoints.api.deps import ActorDep, PagingDep, RuntimeDep
+from rxledger.entrypoints.api.deps import (
+    MAX_ID,
+    NO_NUL,
+    ActorDep,
+    IdPath,
+    PagingDep,
+    RuntimeDep,
+)
 from rxledger.entrypoints.api.errors import ERROR_RESPONSES
 from rxledger.services import catalog
 from rxledger.services.catalog import NewItem, PackageSpec
@@ -32,7 +39,7 @@ def list_sites(rt: RuntimeDep, actor: ActorDep, paging: PagingDep) -> dict[str, 
 
 
 @router.get("/sites/{site_id}", response_model=s.SiteOut, tags=["sites"])
-def get_site(site_id: int, rt: RuntimeDep, actor: ActorDep) -> s.SiteOut:
+def get_site(site_id: IdPath, rt: RuntimeDep, actor: ActorDep) -> s.SiteOut:
     return convert.site(catalog.get_site(rt, actor, site_id))
 
 
@@ -41,7 +48,9 @@ def list_locations(
     rt: RuntimeDep,
     actor: ActorDep,
     paging: PagingDep,
-    site_id: Annotated[int | None, Query(description="Only this site's locations.")] = None,
+    site_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Only this site's locations.")
+    ] = None,
     include_virtual: bool = True,
 ) -> dict[str, object]:
     """Locations of the visible sites: the physical tree and each site's virtual locations."""
@@ -60,7 +69,7 @@ def list_locations(
 
 
 @router.get("/locations/{location_id}", response_model=s.LocationOut, tags=["sites"])
-def get_location(location_id: int, rt: RuntimeDep, actor: ActorDep) -> s.LocationOut:
+def get_location(location_id: IdPath, rt: RuntimeDep, actor: ActorDep) -> s.LocationOut:
     for x in catalog.list_locations(rt, actor):
         if x.id == location_id:
             return convert.location(x)
@@ -73,7 +82,12 @@ def search_items(
     actor: ActorDep,
     paging: PagingDep,
     q: Annotated[
-        str, Query(max_length=100, description="Name words, SKU, NDC (10/11 digits) or GTIN.")
+        str,
+        Query(
+            max_length=100,
+            pattern=NO_NUL,
+            description="Name words, SKU, NDC (10/11 digits) or GTIN.",
+        ),
     ] = "",
 ) -> dict[str, object]:
     """Search the item master by name, NDC, GTIN or SKU."""
@@ -87,7 +101,7 @@ def search_items(
 
 
 @router.get("/items/{item_id}", response_model=s.ItemOut, tags=["items"])
-def get_item(item_id: int, rt: RuntimeDep, actor: ActorDep) -> s.ItemOut:
+def get_item(item_id: IdPath, rt: RuntimeDep, actor: ActorDep) -> s.ItemOut:
     return convert.item(catalog.get_item(rt, actor, item_id))
 
 
@@ -106,18 +120,30 @@ def create_item(body: s.ItemIn, rt: RuntimeDep, actor: ActorDep) -> s.ItemOut:
     return convert.item(catalog.create_item(rt, actor, spec))
 
 
-@router.get("/items/{item_id}/lots", response_model=list[s.LotOut], tags=["lots"])
-def item_lots(item_id: int, rt: RuntimeDep, actor: ActorDep) -> list[s.LotOut]:
+@router.get("/items/{item_id}/lots", response_model=s.Page[s.LotOut], tags=["lots"])
+def item_lots(
+    item_id: IdPath, rt: RuntimeDep, actor: ActorDep, paging: PagingDep
+) -> dict[str, object]:
+    """An item's lots, earliest expiry first."""
     catalog.get_item(rt, actor, item_id)
-    return [convert.lot(x) for x in catalog.list_lots(rt, actor, item_id)]
+    lots = catalog.list_lots(rt, actor, item_id)
+    chunk = lots[paging.offset : paging.offset + paging.limit]
+    return s.page(
+        [convert.lot(x) for x in chunk],
+        paging.limit,
+        paging.offset,
+        len(lots) > paging.offset + paging.limit,
+    )
 
 
 @router.get("/lots/{lot_id}", response_model=s.LotOut, tags=["lots"])
-def get_lot(lot_id: int, rt: RuntimeDep, actor: ActorDep) -> s.LotOut:
+def get_lot(lot_id: IdPath, rt: RuntimeDep, actor: ActorDep) -> s.LotOut:
     return convert.lot(catalog.get_lot(rt, actor, lot_id))
 
 
 @router.put("/lots/{lot_id}/status", response_model=s.LotOut, tags=["lots"])
-def set_lot_status(lot_id: int, body: s.LotStatusIn, rt: RuntimeDep, actor: ActorDep) -> s.LotOut:
+def set_lot_status(
+    lot_id: IdPath, body: s.LotStatusIn, rt: RuntimeDep, actor: ActorDep
+) -> s.LotOut:
     """Hold, quarantine, recall or release a lot (pharmacists, admins)."""
     return convert.lot(catalog.set_lot_status(rt, actor, lot_id, body.status))

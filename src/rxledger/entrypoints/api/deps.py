@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from rxledger.domain.errors import Unauthenticated
@@ -61,3 +61,9 @@ IdempotencyKey = Annotated[
         description="A retry with the same key returns the first result and posts nothing.",
     ),
 ]
+
+
+MAX_ID = 2**63 - 1
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+NO_NUL = r"^[^\x00]*$"

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
 
 from rxledger.entrypoints.api import schemas as s
-from rxledger.entrypoints.api.deps import ActorDep, IdempotencyKey, PagingDep, RuntimeDep
+from rxledger.entrypoints.api.deps import (
+    MAX_ID,
+    NO_NUL,
+    ActorDep,
+    IdempotencyKey,
+    IdPath,
+    IdQuery,
+    PagingDep,
+    RuntimeDep,
+)
 from rxledger.entrypoints.api.errors import ERROR_RESPONSES
 from rxledger.services import queries, stock
 from rxledger.services.posting import Header, PostedDocument
@@ -83,7 +92,7 @@ def post_transfer(
 
 @router.post("/documents/{shipment_id}/transfer-receipts", **_POSTED)  # type: ignore[arg-type]
 def post_transfer_receipt(
-    shipment_id: int,
+    shipment_id: IdPath,
     body: s.TransferReceiptIn,
     rt: RuntimeDep,
     actor: ActorDep,
@@ -107,7 +116,11 @@ def post_dispense(
 
 @router.post("/documents/{dispense_id}/returns", **_POSTED)  # type: ignore[arg-type]
 def post_return(
-    dispense_id: int, body: s.ReturnIn, rt: RuntimeDep, actor: ActorDep, key: IdempotencyKey = None
+    dispense_id: IdPath,
+    body: s.ReturnIn,
+    rt: RuntimeDep,
+    actor: ActorDep,
+    key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Return dispensed stock (a dispense reversal), never more than was dispensed."""
     command = stock.ReverseDispense(
@@ -132,7 +145,7 @@ def post_adjustment(
 
 @router.post("/documents/{document_id}/reversal", **_POSTED)  # type: ignore[arg-type]
 def post_reversal(
-    document_id: int,
+    document_id: IdPath,
     body: s.ReversalIn,
     rt: RuntimeDep,
     actor: ActorDep,
@@ -147,8 +160,8 @@ def list_documents(
     rt: RuntimeDep,
     actor: ActorDep,
     paging: PagingDep,
-    site_id: int | None = None,
-    doc_type: Annotated[str | None, Query(max_length=30)] = None,
+    site_id: IdQuery = None,
+    doc_type: Annotated[str | None, Query(max_length=30, pattern=NO_NUL)] = None,
 ) -> dict[str, Any]:
     """Document headers, newest first."""
     rows = queries.list_documents(
@@ -158,7 +171,7 @@ def list_documents(
 
 
 @router.get("/documents/{document_id}", response_model=s.DocumentOut, tags=["documents"])
-def get_document(document_id: int, rt: RuntimeDep, actor: ActorDep) -> dict[str, Any]:
+def get_document(document_id: IdPath, rt: RuntimeDep, actor: ActorDep) -> dict[str, Any]:
     return _out(queries.get_document(rt, actor, document_id))
 
 
@@ -167,12 +180,12 @@ def balances(
     rt: RuntimeDep,
     actor: ActorDep,
     paging: PagingDep,
-    site_id: int | None = None,
-    location_id: int | None = None,
-    item_id: int | None = None,
-    lot_id: int | None = None,
+    site_id: IdQuery = None,
+    location_id: IdQuery = None,
+    item_id: IdQuery = None,
+    lot_id: IdQuery = None,
     as_of: Annotated[
-        datetime | None, Query(description="An instant with timezone; default now.")
+        AwareDatetime | None, Query(description="An instant with timezone; default now.")
     ] = None,
     include_virtual: bool = False,
 ) -> dict[str, Any]:
@@ -198,14 +211,16 @@ def balances(
 
 @router.get("/items/{item_id}/history", response_model=s.HistoryPage, tags=["items"])
 def item_history(
-    item_id: int,
+    item_id: IdPath,
     rt: RuntimeDep,
     actor: ActorDep,
-    site_id: int | None = None,
-    location_id: int | None = None,
-    lot_id: int | None = None,
+    site_id: IdQuery = None,
+    location_id: IdQuery = None,
+    lot_id: IdQuery = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    before: Annotated[int | None, Query(description="A movement id: show older movements.")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="A movement id: show older movements.")
+    ] = None,
 ) -> dict[str, Any]:
     """An item's movements, newest first, with the running balance of the scope (a location, a
     site's physical locations, or all of them)."""

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from rxledger.domain.permissions import Grant
 from rxledger.entrypoints.api import convert
 from rxledger.entrypoints.api import schemas as s
-from rxledger.entrypoints.api.deps import ActorDep, PagingDep, RuntimeDep
+from rxledger.entrypoints.api.deps import ActorDep, IdPath, PagingDep, RuntimeDep
 from rxledger.entrypoints.api.errors import ERROR_RESPONSES
 from rxledger.services import catalog, identity
 
@@ -56,12 +56,12 @@ def create_user(body: s.UserIn, rt: RuntimeDep, actor: ActorDep) -> s.UserOut:
 
 
 @router.get("/users/{user_id}", response_model=s.UserOut, tags=["people"])
-def get_user(user_id: int, rt: RuntimeDep, actor: ActorDep) -> s.UserOut:
+def get_user(user_id: IdPath, rt: RuntimeDep, actor: ActorDep) -> s.UserOut:
     return convert.user(identity.get_user(rt, actor, user_id))
 
 
 @router.patch("/users/{user_id}", response_model=s.UserOut, tags=["people"])
-def update_user(user_id: int, body: s.UserPatch, rt: RuntimeDep, actor: ActorDep) -> s.UserOut:
+def update_user(user_id: IdPath, body: s.UserPatch, rt: RuntimeDep, actor: ActorDep) -> s.UserOut:
     """Deactivate or reactivate a user, or set a new password."""
     if body.password is not None:
         identity.set_password(rt, actor, user_id, body.password)
@@ -71,12 +71,12 @@ def update_user(user_id: int, body: s.UserPatch, rt: RuntimeDep, actor: ActorDep
 
 
 @router.post("/users/{user_id}/grants", response_model=s.UserOut, tags=["people"])
-def grant(user_id: int, body: s.GrantIO, rt: RuntimeDep, actor: ActorDep) -> s.UserOut:
+def grant(user_id: IdPath, body: s.GrantIO, rt: RuntimeDep, actor: ActorDep) -> s.UserOut:
     return convert.user(identity.grant_role(rt, actor, user_id, Grant(body.role, body.site_id)))
 
 
 @router.post("/users/{user_id}/grants/revoke", response_model=s.UserOut, tags=["people"])
-def revoke(user_id: int, body: s.GrantIO, rt: RuntimeDep, actor: ActorDep) -> s.UserOut:
+def revoke(user_id: IdPath, body: s.GrantIO, rt: RuntimeDep, actor: ActorDep) -> s.UserOut:
     return convert.user(identity.revoke_role(rt, actor, user_id, Grant(body.role, body.site_id)))
 
 
@@ -102,6 +102,6 @@ def create_token(body: s.TokenIn, rt: RuntimeDep, actor: ActorDep) -> s.TokenCre
 
 
 @router.delete("/tokens/{token_id}", status_code=204, tags=["people"])
-def revoke_token(token_id: int, rt: RuntimeDep, actor: ActorDep) -> Response:
+def revoke_token(token_id: IdPath, rt: RuntimeDep, actor: ActorDep) -> Response:
     identity.revoke_token(rt, actor, token_id)
     return Response(status_code=204)

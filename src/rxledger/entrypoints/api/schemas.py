@@ -4,19 +4,32 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from rxledger.domain.model import LocationType, LotStatus
 from rxledger.domain.permissions import Role
 
 T = TypeVar("T")
 Quantity = Field(gt=0, le=10**12, description="Whole base units (tablets, mL x1000, ...).")
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID, description="A database id.")]
+# JSON has no date, decimal or enum types: fields of those types say strict=False, so they are
+# parsed from their JSON strings; integers and booleans stay strict.
 
 
 class Strict(BaseModel):
+    """Inputs: integers must be JSON integers, unknown fields are refused, text has no NUL."""
+
     model_config = ConfigDict(strict=True, extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("text must not contain NUL characters")
+        return value
 
 
 class Page(BaseModel, Generic[T]):
@@ -123,7 +136,9 @@ class ItemIn(Strict):
     lot_tracked: bool = True
     serial_tracked: bool = False
     expiry_tracked: bool = True
-    standard_cost: Decimal = Field(default=Decimal(0), ge=0, max_digits=14, decimal_places=6)
+    standard_cost: Decimal = Field(
+        default=Decimal(0), ge=0, max_digits=14, decimal_places=6, strict=False
+    )
     packages: list[PackageIn] = Field(default_factory=list, max_length=10)
 
 
@@ -137,7 +152,7 @@ class LotOut(BaseModel):
 
 
 class LotStatusIn(Strict):
-    status: LotStatus
+    status: LotStatus = Field(strict=False)
 
 
 # --- ledger -------------------------------------------------------------------------------------
@@ -189,16 +204,18 @@ class DocumentSummaryOut(BaseModel):
 class _Header(Strict):
     reference: str | None = Field(default=None, max_length=120)
     note: str | None = Field(default=None, max_length=2000)
-    occurred_at: datetime | None = Field(
-        default=None, description="Business time with a timezone; default now, at most 7 days back."
+    occurred_at: AwareDatetime | None = Field(
+        default=None,
+        strict=False,
+        description="Business time with a timezone; default now, at most 7 days back.",
     )
 
 
 class ReceiptLineIn(Strict):
-    item_id: int
+    item_id: Id
     quantity: int = Quantity
     lot_number: str | None = Field(default=None, max_length=40)
-    expiry: date | None = None
+    expiry: date | None = Field(default=None, strict=False)
     manufacturer: str | None = Field(default=None, max_length=200)
     serial: str | None = Field(default=None, max_length=40)
     gtin: str | None = Field(default=None, pattern=r"^\d{8}$|^\d{12,14}$")
@@ -226,36 +243,36 @@ class ReceiptIn(_Header):
             ]
         },
     )
-    site_id: int
-    location_id: int
+    site_id: Id
+    location_id: Id
     lines: list[ReceiptLineIn] = Field(min_length=1, max_length=1000)
 
 
 class StockLineIn(Strict):
-    item_id: int
+    item_id: Id
     quantity: int = Quantity
-    lot_id: int | None = Field(default=None, description="Omit to pick first-expiry-first-out.")
-    serial_id: int | None = None
+    lot_id: Id | None = Field(default=None, description="Omit to pick first-expiry-first-out.")
+    serial_id: Id | None = None
     note: str | None = Field(default=None, max_length=2000)
 
 
 class MoveIn(_Header):
-    site_id: int
-    from_location_id: int
-    to_location_id: int
+    site_id: Id
+    from_location_id: Id
+    to_location_id: Id
     put_away: bool = False
     lines: list[StockLineIn] = Field(min_length=1, max_length=1000)
 
 
 class TransferIn(_Header):
-    site_id: int
-    from_location_id: int
-    to_site_id: int
+    site_id: Id
+    from_location_id: Id
+    to_site_id: Id
     lines: list[StockLineIn] = Field(min_length=1, max_length=1000)
 
 
 class TransferReceiptIn(_Header):
-    location_id: int
+    location_id: Id
     lines: list[StockLineIn] = Field(
         default_factory=list, max_length=1000, description="Empty: all that is still in transit."
     )
@@ -276,22 +293,22 @@ class DispenseIn(_Header):
             ]
         },
     )
-    site_id: int
-    location_id: int
+    site_id: Id
+    location_id: Id
     lines: list[StockLineIn] = Field(min_length=1, max_length=1000)
 
 
 class ReturnIn(_Header):
-    location_id: int
+    location_id: Id
     lines: list[StockLineIn] = Field(
         default_factory=list, max_length=1000, description="Empty: all not yet returned."
     )
 
 
 class AdjustmentLineIn(Strict):
-    item_id: int
-    location_id: int
-    lot_id: int
+    item_id: Id
+    location_id: Id
+    lot_id: Id
     reason_code: str = Field(min_length=1, max_length=40)
     delta: int | None = Field(default=None, ge=-(10**12), le=10**12, description="Signed change.")
     counted: int | None = Field(default=None, ge=0, le=10**12, description="Set to this count.")
@@ -299,7 +316,7 @@ class AdjustmentLineIn(Strict):
 
 
 class AdjustmentIn(_Header):
-    site_id: int
+    site_id: Id
     lines: list[AdjustmentLineIn] = Field(min_length=1, max_length=1000)
 
 
@@ -350,8 +367,8 @@ class HistoryPage(BaseModel):
 
 
 class GrantIO(Strict):
-    role: Role
-    site_id: int | None = Field(default=None, description="Null: every site of the organization.")
+    role: Role = Field(strict=False)
+    site_id: Id | None = Field(default=None, description="Null: every site of the organization.")
 
 
 class UserOut(BaseModel):

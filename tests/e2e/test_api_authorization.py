@@ -1,0 +1,696 @@
+"""The authorization matrix of the REST API: every endpoint against every role granted at CENTRAL,
+an organization-wide auditor and admin, a technician of the other site (RETAIL), and nobody.
+
+Who may do what is written out by hand below from the rules of ``rxledger.domain.permissions``
+(deliberately not computed from that module); the table of endpoints declares what each one needs.
+Every case checks the status and code, and that a refused request changed nothing at all. A new
+endpoint without a row fails ``test_the_matrix_covers_every_api_endpoint``.
+
+SQLite only, for speed: the world is built once per module and every case runs on a copy of it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from rxledger.adapters.database import create_db_engine
+from rxledger.domain.clock import ManualClock
+from rxledger.domain.permissions import Grant, Role
+from rxledger.entrypoints.api.app import create_app
+from rxledger.services import identity, stock
+from rxledger.services.posting import Header
+from rxledger.services.runtime import LedgerPolicy, Runtime
+from tests.builders import Network
+from tests.conftest import NOW
+from tests.e2e.api_support import (
+    API,
+    PASSWORD,
+    PERSONAS,
+    ApiClient,
+    ApiUser,
+    api_routes,
+    build_api_world,
+    enroll,
+    error,
+    ledger_state,
+    use_fast_password_hashing,
+)
+
+ANONYMOUS = "anonymous"
+
+# --- who may do what, by hand from the rules ----------------------------------------------------
+
+TECH = frozenset({"view", "receive", "move", "transfer", "dispense"})
+CLINICAL = TECH | {"adjust", "reverse", "manage_items"}
+EVERYTHING = CLINICAL | {"manage_users", "manage_sites"}
+
+# At CENTRAL: a technician moves stock; pharmacists and managers also adjust, reverse and manage
+# items; a buyer views, receives and manages items; an auditor views; an admin does everything.
+AT_CENTRAL: Mapping[str, frozenset[str]] = {
+    "technician": TECH,
+    "pharmacist": CLINICAL,
+    "buyer": frozenset({"view", "receive", "manage_items"}),
+    "manager": CLINICAL,
+    "auditor": frozenset({"view"}),
+    "admin": EVERYTHING,
+    "retail_technician": frozenset(),
+    "org_admin": EVERYTHING,
+}
+# At some site: what organization-wide things (item master, lots, users) need.
+SOMEWHERE: Mapping[str, frozenset[str]] = {**AT_CENTRAL, "retail_technician": TECH}
+# At RETAIL, where only its technician and the organization-wide roles are granted.
+AT_RETAIL: Mapping[str, frozenset[str]] = {
+    **{p: frozenset[str]() for p in PERSONAS},
+    "retail_technician": TECH,
+    "auditor": frozenset({"view"}),
+    "org_admin": EVERYTHING,
+}
+# Through an organization-wide grant: what touching people beyond one's own sites needs.
+ORG_WIDE: Mapping[str, frozenset[str]] = {
+    **{p: frozenset[str]() for p in PERSONAS},
+    "auditor": frozenset({"view"}),
+    "org_admin": EVERYTHING,
+}
+
+
+class Scope(Enum):
+    PUBLIC = "no token needed"
+    SIGNED_IN = "any valid token"
+    CENTRAL = "the permission at CENTRAL"
+    RETAIL = "the permission at RETAIL"
+    SOMEWHERE = "the permission at some site"
+    ORG_WIDE = "the permission through an organization-wide grant"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """What a refused caller gets: an error status and code, or a 200 that hides CENTRAL."""
+
+    status: int
+    code: str | None
+
+
+FORBIDDEN = Refusal(403, "FORBIDDEN")
+HIDDEN = Refusal(200, None)
+
+
+def not_found(code: str) -> Refusal:
+    return Refusal(404, code)
+
+
+# --- the world every case starts from -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Ids of the stock and people every case starts from (the same in every copy)."""
+
+    organization: int
+    central: int
+    retail: int
+    storage: int
+    shelf: int
+    retail_storage: int
+    central_locations: frozenset[int]
+    item: int
+    gauze: int
+    lot: int
+    receipt: int
+    dispense: int
+    reversible: int
+    shipment: int
+    subject: int
+    subject_token: int
+    users: Mapping[str, ApiUser]
+    spare_tokens: Mapping[str, int]
+
+    def ids(self, persona: str) -> dict[str, int]:
+        return {
+            "central": self.central,
+            "retail": self.retail,
+            "storage": self.storage,
+            "shelf": self.shelf,
+            "item": self.item,
+            "lot": self.lot,
+            "receipt": self.receipt,
+            "dispense": self.dispense,
+            "reversible": self.reversible,
+            "shipment": self.shipment,
+            "subject": self.subject,
+            "subject_token": self.subject_token,
+            "org_admin": self.users["org_admin"].user_id,
+            "retail_user": self.users["retail_technician"].user_id,
+            "own_token": self.spare_tokens.get(persona, self.subject_token),
+        }
+
+
+def build_scenario(rt: Runtime) -> Scenario:
+    """CENTRAL holds stock, has a receipt, a dispense and a reversible receipt; RETAIL has shipped
+    to CENTRAL what is still in transit; a CENTRAL technician is the subject of user changes."""
+    world = build_api_world(rt)
+    net = world.net
+    central, retail = net.central, net.retail
+    item = net.item("Amoxicillin 500 mg capsule")
+    gauze = net.item("Gauze pad 4x4 sterile", expiry_tracked=False)
+    receipt = net.receive(item, 100, "L1", date(2027, 12, 31))
+    dispense = net.dispense(item, 5)
+    reversible = net.receive(item, 10, "L2", date(2028, 6, 30), location=central.shelf)
+    net.receive(item, 50, "L1", date(2027, 12, 31), site=retail)
+    shipment = stock.ship_transfer(
+        rt,
+        net.actor,
+        stock.ShipTransfer(
+            retail.id, retail.storage.id, central.id, [stock.StockLine(item.id, 20)], Header()
+        ),
+    )
+    subject = enroll(net, "subject", Grant(Role.TECHNICIAN, central.id))
+    spare = {p: _spare_token(net, u) for p, u in world.users.items()}
+    auditing_admin = enroll(
+        net, "auditing_admin", Grant(Role.AUDITOR, None), Grant(Role.ADMIN, central.id)
+    )
+    return Scenario(
+        organization=net.actor.organization_id,
+        central=central.id,
+        retail=retail.id,
+        storage=central.storage.id,
+        shelf=central.shelf.id,
+        retail_storage=retail.storage.id,
+        central_locations=frozenset(
+            x.id
+            for x in (
+                central.receiving,
+                central.storage,
+                central.shelf,
+                central.vault,
+                central.fridge,
+                central.quarantine,
+                central.cabinet,
+            )
+        ),
+        item=item.id,
+        gauze=gauze.id,
+        lot=receipt.movements[0].lot_id,
+        receipt=receipt.id,
+        dispense=dispense.id,
+        reversible=reversible.id,
+        shipment=shipment.id,
+        subject=subject.user_id,
+        subject_token=subject.token_id,
+        users={**world.users, "auditing_admin": auditing_admin},
+        spare_tokens=spare,
+    )
+
+
+def _spare_token(net: Network, user: ApiUser) -> int:
+    actor = identity.user_actor(net.rt, net.actor.organization_id, user.username)
+    return identity.create_token(net.rt, actor, "spare")[1].id
+
+
+# --- the endpoints ------------------------------------------------------------------------------
+
+Body = Callable[[Scenario], dict[str, Any]]
+Reveals = Callable[[Scenario, Any], bool]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str  # under /api/v1, with {placeholders} from Scenario.ids
+    scope: Scope
+    permission: str = "view"
+    body: Body | None = None
+    ok: int = 200
+    refusal: Refusal = FORBIDDEN
+    reveals_central: Reveals | None = None  # for HIDDEN: does the answer show CENTRAL?
+    bugs: Mapping[str, str] = field(default_factory=dict)  # persona -> known-bug reason
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def permits(self, persona: str) -> bool:
+        if self.scope is Scope.PUBLIC:
+            return True
+        if persona == ANONYMOUS:
+            return False
+        table = {
+            Scope.SIGNED_IN: SOMEWHERE,
+            Scope.CENTRAL: AT_CENTRAL,
+            Scope.RETAIL: AT_RETAIL,
+            Scope.SOMEWHERE: SOMEWHERE,
+            Scope.ORG_WIDE: ORG_WIDE,
+        }[self.scope]
+        return self.scope is Scope.SIGNED_IN or self.permission in table[persona]
+
+    def url(self, s: Scenario, persona: str) -> str:
+        return self.path.format(**s.ids(persona))
+
+
+def _any_site(key: str) -> Reveals:
+    return lambda s, body: any(x[key] == s.central for x in body["items"])
+
+
+def _any_row(s: Scenario, body: Any) -> bool:
+    return bool(body["items"])
+
+
+def _touches_central(s: Scenario, body: Any) -> bool:
+    return any(
+        {h["from_location_id"], h["to_location_id"]} & s.central_locations for h in body["items"]
+    )
+
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    # the schema and its documentation are public
+    Endpoint("GET", "/openapi.json", Scope.PUBLIC),
+    Endpoint("GET", "/docs", Scope.PUBLIC),
+    # sites and locations: visible per site
+    Endpoint("GET", "/sites", Scope.CENTRAL, refusal=HIDDEN, reveals_central=_any_site("id")),
+    Endpoint("GET", "/sites/{central}", Scope.CENTRAL),
+    Endpoint(
+        "GET", "/locations", Scope.CENTRAL, refusal=HIDDEN, reveals_central=_any_site("site_id")
+    ),
+    Endpoint("GET", "/locations?site_id={central}", Scope.CENTRAL),
+    Endpoint("GET", "/locations/{storage}", Scope.CENTRAL, refusal=not_found("LOCATION_NOT_FOUND")),
+    # the item master and lots are shared by the organization
+    Endpoint("GET", "/items?q=gauze", Scope.SOMEWHERE),
+    Endpoint("GET", "/items/{item}", Scope.SOMEWHERE),
+    Endpoint(
+        "POST",
+        "/items",
+        Scope.SOMEWHERE,
+        "manage_items",
+        body=lambda s: {"sku": "NEW-1", "name": "Ibuprofen 200 mg tablet", "base_unit": "tablet"},
+        ok=201,
+    ),
+    Endpoint("GET", "/items/{item}/lots", Scope.SOMEWHERE),
+    Endpoint("GET", "/lots/{lot}", Scope.SOMEWHERE),
+    Endpoint(
+        "PUT",
+        "/lots/{lot}/status",
+        Scope.SOMEWHERE,
+        "manage_items",
+        body=lambda s: {"status": "quarantined"},
+    ),
+    Endpoint(
+        "GET",
+        "/items/{item}/history",
+        Scope.CENTRAL,
+        refusal=HIDDEN,
+        reveals_central=_touches_central,
+    ),
+    Endpoint("GET", "/items/{item}/history?site_id={central}", Scope.CENTRAL),
+    # postings at CENTRAL
+    Endpoint(
+        "POST",
+        "/documents/receipts",
+        Scope.CENTRAL,
+        "receive",
+        body=lambda s: {
+            "site_id": s.central,
+            "location_id": s.storage,
+            "lines": [{"item_id": s.gauze, "quantity": 10, "lot_number": "G-2"}],
+        },
+        ok=201,
+    ),
+    Endpoint(
+        "POST",
+        "/documents/moves",
+        Scope.CENTRAL,
+        "move",
+        body=lambda s: {
+            "site_id": s.central,
+            "from_location_id": s.storage,
+            "to_location_id": s.shelf,
+            "lines": [{"item_id": s.item, "quantity": 5}],
+        },
+        ok=201,
+    ),
+    Endpoint(
+        "POST",
+        "/documents/transfers",
+        Scope.CENTRAL,
+        "transfer",
+        body=lambda s: {
+            "site_id": s.central,
+            "from_location_id": s.storage,
+            "to_site_id": s.retail,
+            "lines": [{"item_id": s.item, "quantity": 5}],
+        },
+        ok=201,
+    ),
+    Endpoint(
+        "POST",
+        "/documents/{shipment}/transfer-receipts",
+        Scope.CENTRAL,
+        "transfer",
+        body=lambda s: {"location_id": s.storage, "lines": []},
+        ok=201,
+    ),
+    Endpoint(
+        "POST",
+        "/documents/dispenses",
+        Scope.CENTRAL,
+        "dispense",
+        body=lambda s: {
+            "site_id": s.central,
+            "location_id": s.storage,
+            "reference": "RX-1",
+            "lines": [{"item_id": s.item, "quantity": 3}],
+        },
+        ok=201,
+    ),
+    Endpoint(
+        "POST",
+        "/documents/{dispense}/returns",
+        Scope.CENTRAL,
+        "dispense",
+        body=lambda s: {"location_id": s.storage, "lines": []},
+        ok=201,
+    ),
+    Endpoint(
+        "POST",
+        "/documents/adjustments",
+        Scope.CENTRAL,
+        "adjust",
+        body=lambda s: {
+            "site_id": s.central,
+            "lines": [
+                {
+                    "item_id": s.item,
+                    "location_id": s.storage,
+                    "lot_id": s.lot,
+                    "reason_code": "DAMAGED",
+                    "delta": -1,
+                }
+            ],
+        },
+        ok=201,
+    ),
+    Endpoint(
+        "POST",
+        "/documents/{reversible}/reversal",
+        Scope.CENTRAL,
+        "reverse",
+        body=lambda s: {"reference": "entered twice"},
+        ok=201,
+    ),
+    # and at RETAIL, which CENTRAL's people neither see nor touch
+    Endpoint("GET", "/sites/{retail}", Scope.RETAIL),
+    Endpoint("GET", "/documents?site_id={retail}", Scope.RETAIL),
+    Endpoint("GET", "/balances?site_id={retail}", Scope.RETAIL),
+    Endpoint(
+        "POST",
+        "/documents/receipts",
+        Scope.RETAIL,
+        "receive",
+        body=lambda s: {
+            "site_id": s.retail,
+            "location_id": s.retail_storage,
+            "lines": [{"item_id": s.gauze, "quantity": 10, "lot_number": "G-3"}],
+        },
+        ok=201,
+    ),
+    Endpoint(
+        "POST",
+        "/documents/dispenses",
+        Scope.RETAIL,
+        "dispense",
+        body=lambda s: {
+            "site_id": s.retail,
+            "location_id": s.retail_storage,
+            "lines": [{"item_id": s.item, "quantity": 3}],
+        },
+        ok=201,
+    ),
+    # reading the ledger
+    Endpoint(
+        "GET", "/documents", Scope.CENTRAL, refusal=HIDDEN, reveals_central=_any_site("site_id")
+    ),
+    Endpoint("GET", "/documents?site_id={central}", Scope.CENTRAL),
+    Endpoint("GET", "/documents/{receipt}", Scope.CENTRAL),
+    Endpoint(
+        "GET", "/balances", Scope.CENTRAL, refusal=HIDDEN, reveals_central=_any_site("site_id")
+    ),
+    Endpoint("GET", "/balances?site_id={central}", Scope.CENTRAL),
+    Endpoint(
+        "GET",
+        "/balances?location_id={storage}",
+        Scope.CENTRAL,
+        refusal=HIDDEN,
+        reveals_central=_any_row,
+    ),
+    # people
+    Endpoint("GET", "/me", Scope.SIGNED_IN),
+    Endpoint("GET", "/users", Scope.SOMEWHERE, "manage_users"),
+    Endpoint(
+        "POST",
+        "/users",
+        Scope.CENTRAL,
+        "manage_users",
+        body=lambda s: {
+            "username": "newcomer",
+            "password": PASSWORD,
+            "grants": [{"role": "technician", "site_id": s.central}],
+        },
+        ok=201,
+    ),
+    Endpoint("GET", "/users/{subject}", Scope.SOMEWHERE, "manage_users"),
+    Endpoint(
+        "PATCH",
+        "/users/{subject}",
+        Scope.CENTRAL,
+        "manage_users",
+        body=lambda s: {"active": False},
+    ),
+    Endpoint(
+        "PATCH",
+        "/users/{retail_user}",
+        Scope.ORG_WIDE,
+        "manage_users",
+        body=lambda s: {"active": False},
+    ),
+    Endpoint(
+        "PATCH",
+        "/users/{org_admin}",
+        Scope.ORG_WIDE,
+        "manage_users",
+        body=lambda s: {"password": "a brand new passphrase"},
+    ),
+    Endpoint(
+        "POST",
+        "/users/{subject}/grants",
+        Scope.CENTRAL,
+        "manage_users",
+        body=lambda s: {"role": "pharmacist", "site_id": s.central},
+    ),
+    Endpoint(
+        "POST",
+        "/users/{subject}/grants/revoke",
+        Scope.CENTRAL,
+        "manage_users",
+        body=lambda s: {"role": "technician", "site_id": s.central},
+    ),
+    # tokens: one's own, and user managers revoke anyone's
+    Endpoint("GET", "/tokens", Scope.SIGNED_IN),
+    Endpoint("POST", "/tokens", Scope.SIGNED_IN, body=lambda s: {"name": "laptop"}, ok=201),
+    Endpoint("DELETE", "/tokens/{own_token}", Scope.SIGNED_IN, ok=204),
+    Endpoint(
+        "DELETE",
+        "/tokens/{subject_token}",
+        Scope.SOMEWHERE,
+        "manage_users",
+        ok=204,
+        refusal=not_found("NOT_FOUND"),
+    ),
+)
+
+
+def _cases() -> Iterator[Any]:
+    for endpoint in ENDPOINTS:
+        where = f"@{endpoint.scope.name}" if endpoint.scope is Scope.RETAIL else ""
+        for persona in (*PERSONAS, ANONYMOUS):
+            yield pytest.param(endpoint, persona, id=f"{endpoint}{where}-{persona}")
+
+
+# --- fixtures -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Matrix:
+    rt: Runtime
+    scenario: Scenario
+    api: ApiClient
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_fast_password_hashing(monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def world_file(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Scenario]:
+    """The migrated template plus the scenario, built once; cases run on copies of the file."""
+    path = tmp_path_factory.mktemp("authorization") / "world.db"
+    shutil.copyfile(sqlite_template, path)
+    engine = create_db_engine(f"sqlite:///{path}")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        use_fast_password_hashing(monkeypatch)
+        scenario = build_scenario(Runtime(engine, ManualClock(NOW), LedgerPolicy()))
+    engine.dispose()
+    return path, scenario
+
+
+@pytest.fixture(scope="module")
+def client(world_file: tuple[Path, Scenario]) -> ApiClient:
+    """One app for the module (its first requests are slow to warm up); each case points it at
+    its own copy of the database through ``app.state.runtime``."""
+    engine = create_db_engine(f"sqlite:///{world_file[0]}")
+    app = create_app(Runtime(engine, ManualClock(NOW), LedgerPolicy()), with_web=False)
+    engine.dispose()
+    return ApiClient(app, world_file[1].users)
+
+
+@pytest.fixture
+def matrix(
+    world_file: tuple[Path, Scenario], client: ApiClient, tmp_path: Path, clock: ManualClock
+) -> Iterator[Matrix]:
+    template, scenario = world_file
+    path = tmp_path / "case.db"
+    shutil.copyfile(template, path)
+    engine = create_db_engine(f"sqlite:///{path}")
+    rt = Runtime(engine=engine, clock=clock, policy=LedgerPolicy())
+    client.app.state.runtime = rt
+    yield Matrix(rt, scenario, client)
+    engine.dispose()
+
+
+# --- the tests ----------------------------------------------------------------------------------
+
+
+def _json(response: httpx.Response) -> Any:
+    if response.headers.get("content-type", "").startswith("application/json"):
+        return response.json()
+    return None
+
+
+@pytest.mark.parametrize(("endpoint", "persona"), list(_cases()))
+def test_authorization_matrix(endpoint: Endpoint, persona: str, matrix: Matrix) -> None:
+    # given the scenario, as this persona
+    s = matrix.scenario
+    before = ledger_state(matrix.rt)
+    body = endpoint.body(s) if endpoint.body else None
+    # when
+    response = matrix.api.request(
+        endpoint.method,
+        endpoint.url(s, persona),
+        who=None if persona == ANONYMOUS else persona,
+        json=body,
+    )
+    # then
+    if endpoint.permits(persona):
+        assert response.status_code == endpoint.ok, f"{response.status_code}: {response.text}"
+        if endpoint.reveals_central is not None:
+            assert endpoint.reveals_central(s, response.json()), response.text
+        if endpoint.method != "GET":
+            assert ledger_state(matrix.rt) != before, "an accepted write changed nothing"
+        return
+    if persona == ANONYMOUS:
+        error(response, 401, "UNAUTHENTICATED")
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+    elif endpoint.refusal is HIDDEN:
+        assert response.status_code == 200, response.text
+        assert endpoint.reveals_central is not None
+        assert not endpoint.reveals_central(s, _json(response)), response.text
+    else:
+        assert endpoint.refusal.code is not None
+        error(response, endpoint.refusal.status, endpoint.refusal.code)
+    assert ledger_state(matrix.rt) == before, "a refused request changed the database"
+
+
+def test_the_matrix_covers_every_api_endpoint(matrix: Matrix) -> None:
+    # given every (method, path) the app serves under /api/v1
+    served = api_routes(matrix.api.app)
+    # when each row of the matrix is routed like a request
+    covered = set()
+    for endpoint in ENDPOINTS:
+        path = API + endpoint.url(matrix.scenario, "technician").split("?")[0]
+        route = next(
+            (r for r in served if r.method == endpoint.method and r.regex.match(path)), None
+        )
+        assert route is not None, f"no route serves {endpoint}"
+        covered.add((route.method, route.path))
+    # then no endpoint lacks a row
+    assert {(r.method, r.path) for r in served} - covered == set()
+    assert len(served) >= 33
+
+
+def test_a_site_admin_cannot_take_over_the_organization_wide_admin(matrix: Matrix) -> None:
+    """A CENTRAL admin manages CENTRAL's people; resetting the password of an organization-wide
+    admin would hand them every site."""
+    # given
+    s = matrix.scenario
+    before = ledger_state(matrix.rt)
+    # when the CENTRAL admin resets the org admin's password
+    response = matrix.api.patch(
+        f"/users/{s.users['org_admin'].user_id}",
+        who="admin",
+        json={"password": "taken over passphrase"},
+    )
+    # then it is refused and the org admin still signs in with the old password
+    error(response, 403, "FORBIDDEN")
+    assert ledger_state(matrix.rt) == before
+    identity.authenticate(matrix.rt, s.organization, "org-admin", PASSWORD, "test")
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/documents/{receipt}/returns", {"location_id": "{retail_storage}"}),
+        ("/documents/{dispense}/transfer-receipts", {"location_id": "{retail_storage}"}),
+        ("/documents/{reversible}/reversal", {}),
+    ],
+    ids=["return-of-a-receipt", "transfer-receipt-of-a-dispense", "reversal-of-a-reversed-receipt"],
+)
+def test_postings_against_central_documents_tell_another_sites_user_nothing(
+    matrix: Matrix, path: str, body: dict[str, str]
+) -> None:
+    # given a CENTRAL receipt reversed by CENTRAL's pharmacist
+    s = matrix.scenario
+    ids = {**s.ids("retail_technician"), "retail_storage": s.retail_storage}
+    reversal = matrix.api.post(f"/documents/{s.reversible}/reversal", who="pharmacist", json={})
+    assert reversal.status_code == 201, reversal.text
+    before = ledger_state(matrix.rt)
+    # when RETAIL's technician posts against CENTRAL documents
+    response = matrix.api.post(
+        path.format(**ids),
+        who="retail_technician",
+        json={k: int(v.format(**ids)) for k, v in body.items()},
+    )
+    # then the answer is the same refusal whatever the documents are
+    error(response, 403, "FORBIDDEN")
+    assert ledger_state(matrix.rt) == before
+
+
+def test_an_auditing_site_admin_cannot_grant_itself_organization_wide_admin(matrix: Matrix) -> None:
+    # given a user who audits everywhere and administers CENTRAL
+    s = matrix.scenario
+    me = s.users["auditing_admin"]
+    before = ledger_state(matrix.rt)
+    # when it grants itself admin at every site
+    response = matrix.api.post(
+        f"/users/{me.user_id}/grants", who="auditing_admin", json={"role": "admin", "site_id": None}
+    )
+    # then
+    error(response, 403, "FORBIDDEN")
+    assert ledger_state(matrix.rt) == before
