@@ -224,29 +224,26 @@ def _post_once(a: _Attempt) -> PostedDocument:
         }
         repo.set_serial_locations(conn, serial_moves)
         uow.commit()
-        return PostedDocument(
-            id=doc_id,
-            doc_type=a.doc_type,
-            site_id=draft.site_id,
-            occurred_at=a.occurred_at,
-            recorded_at=a.recorded_at,
-            posted_by=a.actor.username,
-            idempotency_key=a.key,
-            reference=a.header.reference,
-            reason_code=a.header.reason_code,
-            note=a.header.note,
-            reverses_id=draft.reverses_id,
-            related_id=draft.related_id,
-            counterpart_site_id=draft.counterpart_site_id,
-            movements=plan.movements,
-        )
+        return _posted(a, draft, plan.movements, doc_id)
 
 
 def _dry_run(
     a: _Attempt, draft: Draft, movements: tuple[PlannedMovement, ...], lots: tuple[Lot, ...]
 ) -> PostedDocument:
+    return _posted(a, draft, movements, 0, dry_run=True, planned_lots=lots)
+
+
+def _posted(
+    a: _Attempt,
+    draft: Draft,
+    movements: tuple[PlannedMovement, ...],
+    doc_id: int,
+    *,
+    dry_run: bool = False,
+    planned_lots: tuple[Lot, ...] = (),
+) -> PostedDocument:
     return PostedDocument(
-        id=0,
+        id=doc_id,
         doc_type=a.doc_type,
         site_id=draft.site_id,
         occurred_at=a.occurred_at,
@@ -260,8 +257,8 @@ def _dry_run(
         related_id=draft.related_id,
         counterpart_site_id=draft.counterpart_site_id,
         movements=movements,
-        dry_run=True,
-        planned_lots=lots,
+        dry_run=dry_run,
+        planned_lots=planned_lots,
     )
 
 

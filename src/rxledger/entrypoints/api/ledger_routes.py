@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -202,7 +203,7 @@ def balances(
     )
     chunk = rows[paging.offset : paging.offset + paging.limit]
     return s.page(
-        [_slots(r) for r in chunk],
+        [asdict(r) for r in chunk],
         paging.limit,
         paging.offset,
         len(rows) > paging.offset + paging.limit,
@@ -236,10 +237,6 @@ def item_history(
     )
     shown = rows[:limit]
     return {
-        "items": [_slots(r) for r in shown],
+        "items": [asdict(r) for r in shown],
         "next_before": shown[-1].movement_id if len(rows) > limit else None,
     }
-
-
-def _slots(row: object) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in row.__slots__}  # type: ignore[attr-defined]

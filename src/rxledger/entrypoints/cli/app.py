@@ -7,6 +7,7 @@ SQLite file ``./var/rxledger.db``). Every write accepts ``--key`` as its idempot
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
@@ -164,7 +165,7 @@ def stock_position(
     item_id = catalog.find_item(rt, actor, item).id if item else None
     rows = queries.stock_position(rt, actor, site_id=site_id, item_id=item_id)
     if json_output:
-        emit_json([_row(r) for r in rows])
+        emit_json([asdict(r) for r in rows])
         return
     shown: dict[str, int] = {}
     table = Table("site", "sku", "item", "on hand", "available", "unit", "value", "lots", "expiry")
@@ -186,14 +187,10 @@ def stock_position(
     console.print(table)
 
 
-def _row(row: object) -> dict[str, object]:
-    return {name: getattr(row, name) for name in row.__slots__}  # type: ignore[attr-defined]
-
-
 def _print_summary(rt: object, actor: object, json_output: bool) -> None:
     summaries = queries.site_summaries(rt, actor)  # type: ignore[arg-type]
     if json_output:
-        emit_json([_row(s) for s in summaries])
+        emit_json([asdict(s) for s in summaries])
         return
     table = Table(
         "site",
@@ -243,7 +240,7 @@ def history(
         rt, actor, found.id, site_id=site_id, location_id=location_id, limit=limit
     )
     if json_output:
-        emit_json([_row(r) for r in rows])
+        emit_json([asdict(r) for r in rows])
         return
     names = {loc.id: loc.code for loc in catalog.list_locations(rt, actor)}
     table = Table(
@@ -328,7 +325,10 @@ def sites(json_output: JsonOption = False) -> None:
     if json_output:
         emit_json(
             [
-                {**_row(s), "locations": [_row(loc) for loc in locations if loc.site_id == s.id]}
+                {
+                    **asdict(s),
+                    "locations": [asdict(loc) for loc in locations if loc.site_id == s.id],
+                }
                 for s in rows
             ]
         )
