@@ -24,7 +24,7 @@ def create_db_engine(url: str, *, pool_size: int = 20) -> Engine:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return create_engine(
-        parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, future=True
+        parsed, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, future=True
     )
 
 

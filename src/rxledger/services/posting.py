@@ -172,7 +172,7 @@ def _post_once(a: _Attempt) -> PostedDocument:
         try:
             draft = a.resolve(conn)
             a.actor.require(permission_to_post(a.doc_type.value), draft.site_id)
-            snapshot, locked = _snapshot(conn, a.actor.organization_id, draft, a.occurred_at)
+            snapshot, locked = _snapshot(a.rt, conn, a.actor.organization_id, draft, a.occurred_at)
             # A twin with the same key may have committed while we waited for the locks: its
             # result is the answer, not a refusal computed against the stock it consumed.
             # (SQLite serializes whole write transactions: no twin can slip in.)
@@ -321,10 +321,10 @@ def _document_values(a: _Attempt, draft: Draft) -> dict[str, Any]:
 
 
 def _snapshot(
-    conn: Connection, org_id: int, draft: Draft, occurred_at: datetime
+    rt: Runtime, conn: Connection, org_id: int, draft: Draft, occurred_at: datetime
 ) -> tuple[Snapshot, set[BalanceKey]]:
     """Load what the lines name, then lock the balances they touch, in key order."""
-    if repo.site_by_id(conn, org_id, draft.site_id) is None:
+    if not rt.references.site_exists(conn, org_id, draft.site_id):
         raise errors.SiteNotFound(f"no site {draft.site_id}", site_id=draft.site_id)
     item_ids, location_ids, lot_ids, serial_ids = set(), set(), set(), set()
     keys: set[BalanceKey] = set()
@@ -364,7 +364,7 @@ def _snapshot(
                 (line.to_location_id, line.item_id, lot_id),
             }
     items = repo.items_by_id(conn, org_id, item_ids)
-    locations = repo.locations_by_id(conn, org_id, location_ids)
+    locations = rt.references.locations(conn, org_id, location_ids)
     _require_all(items, item_ids, errors.ItemNotFound, "item")
     _require_all(locations, location_ids, errors.LocationNotFound, "location")
     balances = locking.lock_balances(conn, keys, scopes)

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from rxledger.domain.clock import Clock
 from rxledger.domain.permissions import Actor
+from rxledger.services.reference_cache import ReferenceCache
 from rxledger.services.unit_of_work import UnitOfWork
 
 __all__ = ["Actor", "LedgerPolicy", "Runtime", "SecurityPolicy"]
@@ -38,6 +39,7 @@ class Runtime:
     clock: Clock
     policy: LedgerPolicy = field(default_factory=LedgerPolicy)
     security: SecurityPolicy = field(default_factory=SecurityPolicy)
+    references: ReferenceCache = field(default_factory=ReferenceCache, compare=False, repr=False)
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
         return UnitOfWork(self.engine, read_only=read_only)

@@ -150,7 +150,7 @@ def receive(rt: Runtime, actor: Actor, cmd: Receive) -> PostedDocument:
     actor.require(Permission.RECEIVE, cmd.site_id)
 
     def resolve(conn: Connection) -> Draft:
-        supplier = _virtual(conn, cmd.site_id, LocationType.SUPPLIER)
+        supplier = _virtual(rt, conn, cmd.site_id, LocationType.SUPPLIER)
         lines: list[Line] = []
         for line in cmd.lines:
             require_quantity(line.quantity)
@@ -204,7 +204,7 @@ def ship_transfer(rt: Runtime, actor: Actor, cmd: ShipTransfer) -> PostedDocumen
     def resolve(conn: Connection) -> Draft:
         if repo.site_by_id(conn, actor.organization_id, cmd.to_site_id) is None:
             raise errors.SiteNotFound(f"no site {cmd.to_site_id}", site_id=cmd.to_site_id)
-        transit = _virtual(conn, cmd.site_id, LocationType.IN_TRANSIT)
+        transit = _virtual(rt, conn, cmd.site_id, LocationType.IN_TRANSIT)
         return Draft(
             cmd.site_id,
             _move_lines(cmd.lines, cmd.from_location_id, transit.id),
@@ -237,7 +237,7 @@ def receive_transfer(rt: Runtime, actor: Actor, cmd: ReceiveTransfer) -> PostedD
             raise errors.LocationNotAllowed(
                 f"{target.code} is not at the shipment's destination site", location_id=target.id
             )
-        transit = _virtual(conn, shipment.site_id, LocationType.IN_TRANSIT)
+        transit = _virtual(rt, conn, shipment.site_id, LocationType.IN_TRANSIT)
         outstanding = _chain_flow(conn, shipment.id, {transit.id})
         lines = _claim(outstanding, cmd.lines, transit.id, target.id, "in transit")
         return Draft(to_site, lines, related_id=shipment.id, counterpart_site_id=shipment.site_id)
@@ -263,7 +263,7 @@ def dispense(rt: Runtime, actor: Actor, cmd: Dispense) -> PostedDocument:
     _require_lines(cmd.lines)
 
     def resolve(conn: Connection) -> Draft:
-        patient = _virtual(conn, cmd.site_id, LocationType.PATIENT)
+        patient = _virtual(rt, conn, cmd.site_id, LocationType.PATIENT)
         return Draft(
             cmd.site_id,
             _move_lines(cmd.lines, cmd.location_id, patient.id),
@@ -283,7 +283,7 @@ def reverse_dispense(rt: Runtime, actor: Actor, cmd: ReverseDispense) -> PostedD
         actor.require(Permission.DISPENSE, original.site_id)
         if original.doc_type != DocumentType.DISPENSE.value:
             raise errors.ValidationFailed(f"document {original.id} is not a dispense")
-        patient = _virtual(conn, original.site_id, LocationType.PATIENT)
+        patient = _virtual(rt, conn, original.site_id, LocationType.PATIENT)
         returnable = _chain_flow(conn, original.id, {patient.id})
         lines = _claim(
             returnable, cmd.lines, patient.id, cmd.location_id, "dispensed and not returned"
@@ -311,7 +311,7 @@ def adjust(rt: Runtime, actor: Actor, cmd: Adjust) -> PostedDocument:
     _require_lines(cmd.lines)
 
     def resolve(conn: Connection) -> Draft:
-        adjustment = _virtual(conn, cmd.site_id, LocationType.ADJUSTMENT)
+        adjustment = _virtual(rt, conn, cmd.site_id, LocationType.ADJUSTMENT)
         active = repo.active_reason_codes(conn, actor.organization_id)
         lines: list[Line] = []
         for number, line in enumerate(cmd.lines, start=1):
@@ -569,8 +569,8 @@ def _location_of(conn: Connection, actor: Actor, location_id: int) -> Location:
     return found[location_id]
 
 
-def _virtual(conn: Connection, site_id: int, type_: LocationType) -> Location:
-    location = repo.virtual_location(conn, site_id, type_)
+def _virtual(rt: Runtime, conn: Connection, site_id: int, type_: LocationType) -> Location:
+    location = rt.references.virtual(conn, site_id, type_)
     if location is None:
         raise errors.SiteNotFound(
             f"site {site_id} has no {type_.value.replace('_', ' ')} location", site_id=site_id
