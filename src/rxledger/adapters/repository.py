@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from rxledger.adapters import tables as t
@@ -425,6 +425,25 @@ def _upsert_statement(dialect_name: str) -> Any:
             set_={"on_hand": t.balances.c.on_hand + statement.excluded.on_hand},
         )
     return _UPSERTS[dialect_name]
+
+
+def lots_at(
+    conn: Connection, scopes: Collection[tuple[int, int]]
+) -> dict[tuple[int, int], set[int]]:
+    """The lots with a balance row at each (location, item), read without locking."""
+    b = t.balances.c
+    found: dict[tuple[int, int], set[int]] = {}
+    ordered = sorted(scopes)
+    for start in range(0, len(ordered), 400):
+        chunk = ordered[start : start + 400]
+        rows = conn.execute(
+            select(b.location_id, b.item_id, b.lot_id).where(
+                or_(*[and_(b.location_id == loc, b.item_id == item) for loc, item in chunk])
+            )
+        )
+        for r in rows:
+            found.setdefault((r.location_id, r.item_id), set()).add(r.lot_id)
+    return found
 
 
 def lots_of_balances(conn: Connection, org_id: int, keys: Iterable[BalanceKey]) -> dict[int, Lot]:

@@ -329,6 +329,7 @@ def _snapshot(
     item_ids, location_ids, lot_ids, serial_ids = set(), set(), set(), set()
     keys: set[BalanceKey] = set()
     scopes: set[tuple[int, int]] = set()
+    fefo: list[tuple[int, int, int]] = []
     for line in draft.lines:
         item_ids.add(line.item_id)
         if isinstance(line, SetLine):
@@ -350,10 +351,11 @@ def _snapshot(
                 (line.to_location_id, line.item_id, line.lot_id),
             }
         elif line.serial_id is None:
-            # FEFO: lock every lot of the item at the source before choosing. The target rows are
-            # upserted in key order afterwards: locking the whole target scope would mean every
-            # lot ever dispensed at the patient location.
+            # FEFO: lock every lot of the item at the source before choosing, and the target rows
+            # of those lots, all in one key-ordered statement (not the whole target scope: at the
+            # patient location that would be every lot ever dispensed).
             scopes.add((line.from_location_id, line.item_id))
+            fefo.append((line.from_location_id, line.to_location_id, line.item_id))
     serials = repo.serials_by_id(conn, org_id, serial_ids)
     for line in draft.lines:
         if isinstance(line, MoveLine) and line.serial_id in serials and line.lot_id is None:
@@ -367,6 +369,10 @@ def _snapshot(
     locations = rt.references.locations(conn, org_id, location_ids)
     _require_all(items, item_ids, errors.ItemNotFound, "item")
     _require_all(locations, location_ids, errors.LocationNotFound, "location")
+    if fefo:
+        present = repo.lots_at(conn, {(source, item) for source, _, item in fefo})
+        for source, target, item in fefo:
+            keys |= {(target, item, lot) for lot in present.get((source, item), ())}
     balances = locking.lock_balances(conn, keys, scopes)
     lot_ids |= {k[2] for k in balances}
     lots = repo.lots_by_id(conn, org_id, lot_ids)

@@ -7,6 +7,7 @@ retried here, a bounded number of times, by re-running the whole use case.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
@@ -33,9 +34,23 @@ class UnitOfWork:
         self._read_only = read_only
 
     def __enter__(self) -> UnitOfWork:
-        options = {READ_ONLY: True} if self._read_only else {}
-        self.connection = self._engine.connect().execution_options(**options)
-        self._transaction = self.connection.begin()
+        # SQLite has one writer at a time; queueing this process's writers on a lock is fairer
+        # than SQLite's busy handler, whose sleeps starve some threads for seconds.
+        self._writer_lock = (
+            _sqlite_writer_lock(self._engine)
+            if self._engine.dialect.name == "sqlite" and not self._read_only
+            else None
+        )
+        if self._writer_lock is not None:
+            self._writer_lock.acquire()
+        try:
+            options = {READ_ONLY: True} if self._read_only else {}
+            self.connection = self._engine.connect().execution_options(**options)
+            self._transaction = self.connection.begin()
+        except BaseException:
+            if self._writer_lock is not None:
+                self._writer_lock.release()
+            raise
         return self
 
     def __exit__(
@@ -49,6 +64,8 @@ class UnitOfWork:
                 self._transaction.rollback()
         finally:
             self.connection.close()
+            if self._writer_lock is not None:
+                self._writer_lock.release()
 
     def commit(self) -> None:
         self._transaction.commit()
@@ -59,6 +76,14 @@ class UnitOfWork:
 
 
 UnitOfWorkFactory = Callable[..., UnitOfWork]
+
+_writer_locks: dict[int, threading.RLock] = {}
+_writer_locks_guard = threading.Lock()
+
+
+def _sqlite_writer_lock(engine: Engine) -> threading.RLock:
+    with _writer_locks_guard:
+        return _writer_locks.setdefault(id(engine), threading.RLock())
 
 
 def is_transient(exc: BaseException) -> bool:
