@@ -184,3 +184,25 @@ class Unauthenticated(RxLedgerError):
 class TooManyAttempts(RxLedgerError):
     code = "TOO_MANY_ATTEMPTS"
     kind = "throttled"
+
+
+class InvalidScan(RxLedgerError):
+    """Scanned or typed barcode data that is not a valid GS1 message, GTIN or NDC."""
+
+    code = "INVALID_SCAN"
+
+
+class AmbiguousNdc(InvalidIdentifier):
+    """Digits that fit more than one NDC layout, and the item master does not say which."""
+
+    code = "AMBIGUOUS_NDC"
+
+
+class ShipmentDataRejected(RxLedgerError):
+    """A shipment data file (EPCIS, X12 856, METRC manifest) that cannot be accepted as it is."""
+
+    code = "SHIPMENT_DATA_REJECTED"
+
+
+class FileTooLarge(RxLedgerError):
+    code = "FILE_TOO_LARGE"
