@@ -1,4 +1,4 @@
-"""Bounds every reader enforces before parsing, so a hostile or broken file cannot exhaust memory."""
+"""Bounds every reader enforces before parsing, so a hostile file cannot exhaust memory."""
 
 from __future__ import annotations
 
