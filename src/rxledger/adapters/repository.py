@@ -63,7 +63,7 @@ def to_location(row: Row[Any]) -> Location:
     )
 
 
-def to_item(row: Row[Any], packages: Sequence[Package] = ()) -> Item:
+def to_item(row: Row[Any] | Any, packages: Sequence[Package] = ()) -> Item:
     return Item(
         id=row.id,
         organization_id=row.organization_id,
@@ -116,12 +116,16 @@ def to_serial(row: Row[Any]) -> Serial:
 # --- loading by id ------------------------------------------------------------------------------
 
 
+_ITEMS_BY_ID = select(t.items).where(
+    t.items.c.organization_id == bindparam("org"),
+    t.items.c.id.in_(bindparam("ids", expanding=True)),
+)
+
+
 def items_by_id(conn: Connection, org_id: int, ids: Collection[int]) -> dict[int, Item]:
     found: dict[int, Item] = {}
     for chunk in _chunks(ids):
-        rows = conn.execute(
-            select(t.items).where(t.items.c.organization_id == org_id, t.items.c.id.in_(chunk))
-        )
+        rows = conn.execute(_ITEMS_BY_ID, {"org": org_id, "ids": chunk})
         found.update({r.id: to_item(r) for r in rows})
     return found
 
@@ -292,10 +296,12 @@ def reversal_of(conn: Connection, doc_id: int) -> int | None:
     ).scalar_one_or_none()
 
 
+_INSERT_DOCUMENT = insert(t.documents).returning(t.documents.c.id)
+_INSERT_MOVEMENTS = insert(t.movements)
+
+
 def insert_document(conn: Connection, values: Mapping[str, Any]) -> int:
-    return int(
-        conn.execute(insert(t.documents).values(**values).returning(t.documents.c.id)).scalar_one()
-    )
+    return int(conn.execute(_INSERT_DOCUMENT, dict(values)).scalar_one())
 
 
 def insert_movements(
@@ -310,7 +316,7 @@ def insert_movements(
     if not movements:  # a count that confirms the balance moves nothing
         return
     conn.execute(
-        insert(t.movements),
+        _INSERT_MOVEMENTS,
         [
             {
                 "organization_id": org_id,
@@ -366,6 +372,17 @@ def related_documents(conn: Connection, doc_id: int) -> list[Row[Any]]:
 # --- balances -----------------------------------------------------------------------------------
 
 
+_ADD_TO_BALANCE = (
+    update(t.balances)
+    .where(
+        t.balances.c.location_id == bindparam("k_location"),
+        t.balances.c.item_id == bindparam("k_item"),
+        t.balances.c.lot_id == bindparam("k_lot"),
+    )
+    .values(on_hand=t.balances.c.on_hand + bindparam("delta"))
+)
+
+
 def apply_deltas(
     conn: Connection,
     *,
@@ -381,16 +398,7 @@ def apply_deltas(
         if k in existing
     ]
     if updates:
-        conn.execute(
-            update(t.balances)
-            .where(
-                t.balances.c.location_id == bindparam("k_location"),
-                t.balances.c.item_id == bindparam("k_item"),
-                t.balances.c.lot_id == bindparam("k_lot"),
-            )
-            .values(on_hand=t.balances.c.on_hand + bindparam("delta")),
-            updates,
-        )
+        conn.execute(_ADD_TO_BALANCE, updates)
     new_rows = [
         {
             "location_id": key[0],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -130,7 +130,11 @@ class _Attempt:
     resolve: Resolver
     occurred_at: datetime
     recorded_at: datetime
-    result: PostedDocument | None = field(default=None)
+
+    @property
+    def key_given(self) -> bool:
+        """A caller's key may have been used before; a generated one (a fresh UUID) cannot."""
+        return self.header.idempotency_key is not None
 
 
 def post(
@@ -165,7 +169,9 @@ def post(
 def _post_once(a: _Attempt) -> PostedDocument:
     with a.rt.uow() as uow:
         conn = uow.connection
-        existing = repo.document_by_key(conn, a.actor.organization_id, a.key)
+        existing = (
+            repo.document_by_key(conn, a.actor.organization_id, a.key) if a.key_given else None
+        )
         if existing is not None:
             a.actor.require(permission_to_post(existing.doc_type), existing.site_id)
             return _replay(conn, existing, a.payload_hash)
@@ -177,9 +183,9 @@ def _post_once(a: _Attempt) -> PostedDocument:
             # result is the answer, not a refusal computed against the stock it consumed.
             # (SQLite serializes whole write transactions: no twin can slip in.)
             twin = (
-                None
-                if uow.dialect == "sqlite"
-                else repo.document_by_key(conn, a.actor.organization_id, a.key)
+                repo.document_by_key(conn, a.actor.organization_id, a.key)
+                if a.key_given and uow.dialect != "sqlite"
+                else None
             )
             if twin is not None:
                 return _replay(conn, twin, a.payload_hash)
@@ -190,6 +196,8 @@ def _post_once(a: _Attempt) -> PostedDocument:
                 )
                 return _dry_run(a, draft, plan.movements, lots)  # leaving the block rolls back
         except errors.RxLedgerError:
+            if not a.key_given:
+                raise
             twin = repo.document_by_key(conn, a.actor.organization_id, a.key)
             if twin is None:
                 raise
@@ -329,7 +337,7 @@ def _snapshot(
     item_ids, location_ids, lot_ids, serial_ids = set(), set(), set(), set()
     keys: set[BalanceKey] = set()
     scopes: set[tuple[int, int]] = set()
-    fefo: list[tuple[int, int, int]] = []
+    followers: set[locking.Follower] = set()
     for line in draft.lines:
         item_ids.add(line.item_id)
         if isinstance(line, SetLine):
@@ -352,10 +360,11 @@ def _snapshot(
             }
         elif line.serial_id is None:
             # FEFO: lock every lot of the item at the source before choosing, and the target rows
-            # of those lots, all in one key-ordered statement (not the whole target scope: at the
-            # patient location that would be every lot ever dispensed).
+            # of those lots, all in one key-ordered statement.
             scopes.add((line.from_location_id, line.item_id))
-            fefo.append((line.from_location_id, line.to_location_id, line.item_id))
+            followers.add(
+                locking.Follower(line.from_location_id, line.to_location_id, line.item_id)
+            )
     serials = repo.serials_by_id(conn, org_id, serial_ids)
     for line in draft.lines:
         if isinstance(line, MoveLine) and line.serial_id in serials and line.lot_id is None:
@@ -365,17 +374,18 @@ def _snapshot(
                 (line.from_location_id, line.item_id, lot_id),
                 (line.to_location_id, line.item_id, lot_id),
             }
-    items = repo.items_by_id(conn, org_id, item_ids)
     locations = rt.references.locations(conn, org_id, location_ids)
-    _require_all(items, item_ids, errors.ItemNotFound, "item")
     _require_all(locations, location_ids, errors.LocationNotFound, "location")
-    if fefo:
-        present = repo.lots_at(conn, {(source, item) for source, _, item in fefo})
-        for source, target, item in fefo:
-            keys |= {(target, item, lot) for lot in present.get((source, item), ())}
-    balances = locking.lock_balances(conn, keys, scopes)
+    locked = locking.lock_balances(conn, org_id, keys, scopes, followers)
+    items = locked.items
+    if item_ids - set(items):  # items with no balance row among the locked
+        items.update(repo.items_by_id(conn, org_id, item_ids - set(items)))
+    _require_all(items, item_ids, errors.ItemNotFound, "item")
+    balances = locked.on_hand
+    lots = locked.lots
     lot_ids |= {k[2] for k in balances}
-    lots = repo.lots_by_id(conn, org_id, lot_ids)
+    if lot_ids - set(lots):  # lots named by a line but with no balance row among the locked
+        lots.update(repo.lots_by_id(conn, org_id, lot_ids - set(lots)))
     _require_all(lots, lot_ids, errors.LotNotFound, "lot")
     snapshot = Snapshot(
         today=occurred_at.date(),
