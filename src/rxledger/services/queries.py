@@ -280,8 +280,6 @@ def item_history(
     _require_site(actor, site_id)
     with rt.uow(read_only=True) as uow:
         conn = uow.connection
-        if item_id not in repo.items_by_id(conn, actor.organization_id, [item_id]):
-            raise errors.ItemNotFound(f"no item {item_id}", item_id=item_id)
         scope = _scope(actor, site_id, location_id, visible_site_ids(conn, actor))
         m = t.movements
         inside_to = m.c.to_location_id.in_(scope)
@@ -298,34 +296,30 @@ def item_history(
         ]
         if lot_id is not None:
             where.append(m.c.lot_id == lot_id)
-        order = (m.c.occurred_at.desc(), m.c.id.desc())
         page_where = list(where)
+        after_page = 0
         if before_movement_id is not None:
-            anchor = conn.execute(
-                select(m.c.occurred_at).where(m.c.id == before_movement_id)
-            ).scalar_one_or_none()
-            if anchor is None:
-                raise errors.ValidationFailed(
-                    f"no movement {before_movement_id}", movement=before_movement_id
-                )
-            page_where.append(
-                or_(
-                    m.c.occurred_at < anchor,
-                    and_(m.c.occurred_at == anchor, m.c.id < before_movement_id),
-                )
+            anchor = _history_anchor(conn, before_movement_id)
+            later = or_(
+                m.c.occurred_at > anchor,
+                and_(m.c.occurred_at == anchor, m.c.id >= before_movement_id),
             )
-            later = select(func.coalesce(func.sum(change), 0)).where(
-                *where,
-                or_(
-                    m.c.occurred_at > anchor,
-                    and_(m.c.occurred_at == anchor, m.c.id >= before_movement_id),
-                ),
+            page_where.append(~later)
+            after_page = int(
+                conn.execute(
+                    select(func.coalesce(func.sum(change), 0)).where(*where, later)
+                ).scalar_one()
             )
-            after_page = int(conn.execute(later).scalar_one())
-        else:
-            after_page = 0
-        current = int(
-            conn.execute(select(func.coalesce(func.sum(change), 0)).where(*where)).scalar_one()
+        # The newest running balance is the scope's on-hand now, read from the balance projection
+        # in the same snapshot (rxledger check proves the projection equals the movements' sum).
+        current = _on_hand_now(conn, actor.organization_id, item_id, lot_id, scope)
+        # The page is chosen from the movements alone, then joined to its documents and lots.
+        page = (
+            select(m.c.id)
+            .where(*page_where)
+            .order_by(m.c.occurred_at.desc(), m.c.id.desc())
+            .limit(limit)
+            .subquery()
         )
         rows = conn.execute(
             select(
@@ -344,12 +338,14 @@ def item_history(
                 change.label("change"),
                 m.c.reason_code,
             )
+            .select_from(page)
+            .join(m, m.c.id == page.c.id)
             .join(t.documents, t.documents.c.id == m.c.document_id)
             .join(t.lots, t.lots.c.id == m.c.lot_id)
-            .where(*page_where)
-            .order_by(*order)
-            .limit(limit)
+            .order_by(m.c.occurred_at.desc(), m.c.id.desc())
         ).all()
+        if not rows and item_id not in repo.items_by_id(conn, actor.organization_id, [item_id]):
+            raise errors.ItemNotFound(f"no item {item_id}", item_id=item_id)
     running = current - after_page
     history: list[HistoryRow] = []
     for r in rows:
@@ -374,6 +370,27 @@ def item_history(
         )
         running -= int(r.change)
     return history
+
+
+def _history_anchor(conn: Connection, movement_id: int) -> datetime:
+    anchor = conn.execute(
+        select(t.movements.c.occurred_at).where(t.movements.c.id == movement_id)
+    ).scalar_one_or_none()
+    if anchor is None:
+        raise errors.ValidationFailed(f"no movement {movement_id}", movement=movement_id)
+    return anchor  # type: ignore[no-any-return]
+
+
+def _on_hand_now(
+    conn: Connection, org_id: int, item_id: int, lot_id: int | None, scope: Select[Any]
+) -> int:
+    b = t.balances.c
+    statement = select(func.coalesce(func.sum(b.on_hand), 0)).where(
+        b.organization_id == org_id, b.item_id == item_id, b.location_id.in_(scope)
+    )
+    if lot_id is not None:
+        statement = statement.where(b.lot_id == lot_id)
+    return int(conn.execute(statement).scalar_one())
 
 
 def _scope(

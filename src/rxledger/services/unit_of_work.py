@@ -44,7 +44,13 @@ class UnitOfWork:
         if self._writer_lock is not None:
             self._writer_lock.acquire()
         try:
-            options = {READ_ONLY: True} if self._read_only else {}
+            options: dict[str, object] = {}
+            if self._read_only:
+                options[READ_ONLY] = True
+                if self._engine.dialect.name == "postgresql":
+                    # One snapshot for every statement of a read (a page and its running balance
+                    # must agree); psycopg folds this into its BEGIN, no extra round trip.
+                    options |= {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
             self.connection = self._engine.connect().execution_options(**options)
             self._transaction = self.connection.begin()
         except BaseException:
