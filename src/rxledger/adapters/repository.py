@@ -191,6 +191,38 @@ def lot_by_number(conn: Connection, item_id: int, lot_number: str) -> Lot | None
     return to_lot(row) if row else None
 
 
+def lots_by_number(
+    conn: Connection, keys: Collection[tuple[int, str]]
+) -> dict[tuple[int, str], Lot]:
+    """The lots of (item, lot number) pairs that exist, in one indexed read per 400 pairs."""
+    found: dict[tuple[int, str], Lot] = {}
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), 400):
+        chunk = ordered[start : start + 400]
+        rows = conn.execute(
+            select(t.lots).where(
+                or_(
+                    *[
+                        and_(t.lots.c.item_id == item, t.lots.c.lot_number == number)
+                        for item, number in chunk
+                    ]
+                )
+            )
+        )
+        found.update({(r.item_id, r.lot_number): to_lot(r) for r in rows})
+    return found
+
+
+def insert_lots(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert new lots in one statement; a lot a concurrent transaction committed first is kept."""
+    if rows:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(t.lots).on_conflict_do_nothing(
+            index_elements=["item_id", "lot_number"]
+        )
+        conn.execute(statement, [{"status": LotStatus.AVAILABLE.value, **r} for r in rows])
+
+
 def insert_lot(
     conn: Connection,
     *,

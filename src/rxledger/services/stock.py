@@ -23,7 +23,7 @@ from rxledger.domain.ledger import (
     require_quantity,
     reversal_lines,
 )
-from rxledger.domain.model import NO_LOT, DocumentType, Location, LocationType, Lot
+from rxledger.domain.model import NO_LOT, DocumentType, Item, Location, LocationType, Lot
 from rxledger.domain.permissions import Permission
 from rxledger.services.posting import Draft, Header, PostedDocument, post
 from rxledger.services.runtime import Actor, Runtime
@@ -151,10 +151,11 @@ def receive(rt: Runtime, actor: Actor, cmd: Receive) -> PostedDocument:
 
     def resolve(conn: Connection) -> Draft:
         supplier = _virtual(rt, conn, cmd.site_id, LocationType.SUPPLIER)
-        lines: list[Line] = []
         for line in cmd.lines:
             require_quantity(line.quantity)
-            lot = _receipt_lot(rt, actor, conn, line)
+        lots = _receipt_lots(rt, actor, conn, cmd.lines)
+        lines: list[Line] = []
+        for line, lot in zip(cmd.lines, lots, strict=True):
             serial_id = None
             if line.serial is not None:
                 serial_id = _receipt_serial(actor, conn, line, lot)
@@ -433,35 +434,55 @@ def _adjust_line(number: int, line: AdjustLine, adjustment_id: int) -> Line:
     )
 
 
-def _receipt_lot(rt: Runtime, actor: Actor, conn: Connection, line: ReceiptLine) -> Lot:
-    items = repo.items_by_id(conn, actor.organization_id, [line.item_id])
-    item = items.get(line.item_id)
-    if item is None:
-        raise errors.ItemNotFound(f"no item {line.item_id}", item_id=line.item_id)
+def _receipt_lots(
+    rt: Runtime, actor: Actor, conn: Connection, lines: Sequence[ReceiptLine]
+) -> list[Lot]:
+    """Each line's lot, created on first sight; a lot on record must match the line's expiry.
+
+    One read of the items, one of the lots, and one insert of the new lots for the whole receipt.
+    """
+    items = repo.items_by_id(conn, actor.organization_id, {line.item_id for line in lines})
+    keys: list[tuple[int, str]] = []
+    for line in lines:
+        item = items.get(line.item_id)
+        if item is None:
+            raise errors.ItemNotFound(f"no item {line.item_id}", item_id=line.item_id)
+        keys.append((item.id, _receipt_lot_number(item, line)))
+    known = repo.lots_by_number(conn, keys)
+    new: dict[tuple[int, str], dict[str, object]] = {}
+    for key, line in zip(keys, lines, strict=True):
+        if key not in known and key not in new:
+            new[key] = {
+                "organization_id": actor.organization_id,
+                "item_id": key[0],
+                "lot_number": key[1],
+                "expiry": line.expiry,
+                "manufacturer": line.manufacturer,
+                "created_at": rt.clock.now(),
+            }
+    if new:
+        repo.insert_lots(conn, list(new.values()))
+        known |= repo.lots_by_number(conn, new.keys())
+    lots = [known[key] for key in keys]
+    for lot, line in zip(lots, lines, strict=True):
+        if line.expiry is not None and lot.expiry is not None and lot.expiry != line.expiry:
+            raise errors.LotExpiryMismatch(
+                f"lot {lot.lot_number} of {items[line.item_id].name} is on record with expiry "
+                f"{lot.expiry}, not {line.expiry}",
+                lot_id=lot.id,
+                recorded=str(lot.expiry),
+                received=str(line.expiry),
+            )
+    return lots
+
+
+def _receipt_lot_number(item: Item, line: ReceiptLine) -> str:
     number = (line.lot_number or "").strip()
     if item.lot_tracked and not number:
         raise errors.LotRequired(f"{item.name} is lot-tracked: the receipt needs a lot number")
     if item.expiry_tracked and item.lot_tracked and line.expiry is None:
         raise errors.LotRequired(f"{item.name} tracks expiry: the receipt needs an expiry date")
-    if not item.lot_tracked:
-        number = NO_LOT
-    lot = repo.lot_by_number(conn, item.id, number) or repo.insert_lot(
-        conn,
-        org_id=actor.organization_id,
-        item_id=item.id,
-        lot_number=number,
-        expiry=line.expiry,
-        manufacturer=line.manufacturer,
-        created_at=rt.clock.now(),
-    )
-    if line.expiry is not None and lot.expiry is not None and lot.expiry != line.expiry:
-        raise errors.LotExpiryMismatch(
-            f"lot {number} of {item.name} is on record with expiry {lot.expiry}, not {line.expiry}",
-            lot_id=lot.id,
-            recorded=str(lot.expiry),
-            received=str(line.expiry),
-        )
-    return lot
+    return number if item.lot_tracked else NO_LOT
 
 
 def _receipt_serial(actor: Actor, conn: Connection, line: ReceiptLine, lot: Lot) -> int:
