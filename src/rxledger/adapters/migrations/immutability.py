@@ -44,7 +44,8 @@ def create_immutability_triggers(tables: Iterable[str]) -> None:
                 )
 
 
-def drop_immutability_triggers(tables: Iterable[str]) -> None:
+def drop_immutability_triggers(tables: Iterable[str], *, keep_function: bool = False) -> None:
+    """Drop the tables' triggers; the shared function too, unless other tables still use it."""
     dialect = op.get_bind().dialect.name
     for table in tables:
         if dialect == "postgresql":
@@ -53,5 +54,5 @@ def drop_immutability_triggers(tables: Iterable[str]) -> None:
         else:
             op.execute(f"DROP TRIGGER IF EXISTS {table}_no_update")
             op.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete")
-    if dialect == "postgresql":
+    if dialect == "postgresql" and not keep_function:
         op.execute("DROP FUNCTION IF EXISTS rxledger_refuse_change()")
