@@ -34,6 +34,11 @@ class Permission(StrEnum):
     MANAGE_ITEMS = "manage_items"
     MANAGE_USERS = "manage_users"
     MANAGE_SITES = "manage_sites"
+    ORDER = "order"  # requisitions and purchase orders
+    APPROVE_ORDERS = "approve_orders"
+    MANAGE_SUPPLIERS = "manage_suppliers"
+    INVESTIGATE = "investigate"  # discrepancies, suspect product, release from quarantine
+    APPROVE_ITEMS = "approve_items"  # item-master proposals from receiving
 
 
 _TECH = {
@@ -46,11 +51,37 @@ _TECH = {
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.TECHNICIAN: frozenset(_TECH),
     Role.PHARMACIST: frozenset(
-        _TECH | {Permission.ADJUST, Permission.REVERSE, Permission.MANAGE_ITEMS}
+        _TECH
+        | {
+            Permission.ADJUST,
+            Permission.REVERSE,
+            Permission.MANAGE_ITEMS,
+            Permission.ORDER,
+            Permission.APPROVE_ORDERS,
+            Permission.INVESTIGATE,
+            Permission.APPROVE_ITEMS,
+        }
     ),
-    Role.BUYER: frozenset({Permission.VIEW, Permission.RECEIVE, Permission.MANAGE_ITEMS}),
+    Role.BUYER: frozenset(
+        {
+            Permission.VIEW,
+            Permission.RECEIVE,
+            Permission.MANAGE_ITEMS,
+            Permission.ORDER,
+            Permission.MANAGE_SUPPLIERS,
+        }
+    ),
     Role.MANAGER: frozenset(
-        _TECH | {Permission.ADJUST, Permission.REVERSE, Permission.MANAGE_ITEMS}
+        _TECH
+        | {
+            Permission.ADJUST,
+            Permission.REVERSE,
+            Permission.MANAGE_ITEMS,
+            Permission.ORDER,
+            Permission.APPROVE_ORDERS,
+            Permission.MANAGE_SUPPLIERS,
+            Permission.INVESTIGATE,
+        }
     ),
     Role.AUDITOR: frozenset({Permission.VIEW}),
     Role.ADMIN: frozenset(Permission),

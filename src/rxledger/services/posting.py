@@ -50,6 +50,9 @@ class Header:
     dry_run: bool = False
 
 
+AfterPosting = Callable[[Connection, int, Sequence[PlannedMovement]], None]
+
+
 @dataclass(frozen=True, slots=True)
 class Draft:
     """What a command resolves to inside the transaction: lines and the documents it points at."""
@@ -59,6 +62,9 @@ class Draft:
     related_id: int | None = None
     reverses_id: int | None = None
     counterpart_site_id: int | None = None
+    # Records that belong to the document (a PO receipt, a receiving session's state), written in
+    # the same transaction once the document and its movements are: all of it commits, or none.
+    on_posted: AfterPosting | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +237,8 @@ def _post_once(a: _Attempt) -> PostedDocument:
             if m.serial_id is not None
         }
         repo.set_serial_locations(conn, serial_moves)
+        if draft.on_posted is not None:
+            draft.on_posted(conn, doc_id, plan.movements)
         uow.commit()
         return _posted(a, draft, plan.movements, doc_id)
 

@@ -25,7 +25,7 @@ from rxledger.domain.ledger import (
 )
 from rxledger.domain.model import NO_LOT, DocumentType, Item, Location, LocationType, Lot
 from rxledger.domain.permissions import Permission
-from rxledger.services.posting import Draft, Header, PostedDocument, post
+from rxledger.services.posting import AfterPosting, Draft, Header, PostedDocument, post
 from rxledger.services.runtime import Actor, Runtime
 
 # --- commands -----------------------------------------------------------------------------------
@@ -145,8 +145,14 @@ class Reverse:
 # --- use cases ----------------------------------------------------------------------------------
 
 
-def receive(rt: Runtime, actor: Actor, cmd: Receive) -> PostedDocument:
-    """Receive from the site's supplier location; lots and serials are created on first sight."""
+def receive(
+    rt: Runtime, actor: Actor, cmd: Receive, *, on_posted: AfterPosting | None = None
+) -> PostedDocument:
+    """Receive from the site's supplier location; lots and serials are created on first sight.
+
+    ``on_posted`` lets another service (purchasing, receiving sessions) write its own records of
+    this receipt in the same transaction.
+    """
     actor.require(Permission.RECEIVE, cmd.site_id)
 
     def resolve(conn: Connection) -> Draft:
@@ -164,7 +170,7 @@ def receive(rt: Runtime, actor: Actor, cmd: Receive) -> PostedDocument:
                     line.item_id, supplier.id, cmd.location_id, line.quantity, lot.id, serial_id
                 )
             )
-        return Draft(cmd.site_id, lines)
+        return Draft(cmd.site_id, lines, on_posted=on_posted)
 
     _require_lines(cmd.lines)
     payload = {"site_id": cmd.site_id, "location_id": cmd.location_id, "lines": _dicts(cmd.lines)}
