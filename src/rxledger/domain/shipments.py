@@ -38,6 +38,7 @@ class ProductInfo:
     strength: str | None = None
     manufacturer: str | None = None
     package_description: str | None = None
+    category: str | None = None  # the sender's product category, e.g. a METRC item category
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,12 @@ class ExpectedPackage:
     expiry: date | None = None
     sscc: str | None = None
     parent: str | None = None  # the containing SSCC or GTIN+serial key, when aggregated
+    # A cannabis package's lab testing state as the tracking system reports it (METRC
+    # ``LabTestingState``: TestPassed, NotSubmitted, …); None for products without one.
+    lab_testing_state: str | None = None
+    # True for a package that holds others (a pallet, or a case with an SGTIN of its own): it is
+    # not counted as a saleable unit, though it has a GTIN and serial.
+    container: bool = False
 
     @property
     def key(self) -> str:
@@ -91,6 +98,9 @@ class ShipmentData:
     format: ShipmentFormat
     shipment_id: str | None = None
     shipped_at: datetime | None = None
+    # The ship date as the sender wrote it. Senders that give a time without a time zone (X12
+    # without DTM04, METRC local times) leave ``shipped_at`` empty; the date is still known.
+    shipped_on: date | None = None
     sender: Party | None = None
     receiver: Party | None = None
     ship_from: Party | None = None
@@ -107,7 +117,9 @@ class ShipmentData:
     @property
     def serials(self) -> int:
         """Serialized saleable units (not containers)."""
-        return sum(1 for p in self.packages if p.serial is not None and p.sscc is None)
+        return sum(
+            1 for p in self.packages if p.serial is not None and p.sscc is None and not p.container
+        )
 
     def summary(self) -> dict[str, object]:
         """The counts ``rxledger import`` prints."""
