@@ -24,6 +24,7 @@ from starlette.routing import compile_path
 
 from rxledger.adapters import security
 from rxledger.adapters import tables as t
+from rxledger.adapters import tables_receiving as tr
 from rxledger.adapters.database import create_db_engine
 from rxledger.domain.clock import ManualClock
 from rxledger.domain.permissions import Grant, Role
@@ -65,6 +66,10 @@ WRITTEN_TABLES: tuple[Table, ...] = (
     t.users,
     t.role_grants,
     t.api_tokens,
+    tr.shipment_files,
+    tr.shipments,
+    tr.shipment_lines,
+    tr.shipment_packages,
 )
 _IGNORED_COLUMNS = frozenset({"last_used_at"})
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, NotSupportedError
 
 from rxledger.adapters import tables as t
 from rxledger.services import catalog, integrity
@@ -32,9 +32,10 @@ def rows(rt: Runtime, table: Any) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in conn.execute(select(table).order_by(table.c.id))]
 
 
-def attempt(rt: Runtime, sql: str) -> IntegrityError:
+def attempt(rt: Runtime, sql: str) -> DBAPIError:
     """Run one raw statement in its own transaction and return how the database refused it."""
-    with pytest.raises(IntegrityError) as refused, rt.engine.begin() as conn:
+    error = NotSupportedError if "TRUNCATE" in sql and "CASCADE" not in sql else IntegrityError
+    with pytest.raises((IntegrityError, error)) as refused, rt.engine.begin() as conn:
         conn.execute(text(sql))
     return refused.value
 
@@ -94,9 +95,12 @@ def test_truncate_is_refused_on_postgresql(net: Network, sql: str) -> None:
     documents, movements = rows(net.rt, t.documents), rows(net.rt, t.movements)
     # when
     refused = attempt(net.rt, sql)
-    # then
-    assert IMMUTABLE in str(refused.orig)
-    assert "TRUNCATE" in str(refused.orig)
+    # then it is refused, by the trigger, or (without CASCADE) first by the foreign keys of the
+    # tables that point at documents (PO receipts, receiving sessions)
+    message = str(refused.orig)
+    assert (IMMUTABLE in message and "TRUNCATE" in message) or (
+        "CASCADE" not in sql and "referenced in a foreign key constraint" in message
+    )
     assert rows(net.rt, t.documents) == documents
     assert rows(net.rt, t.movements) == movements
 

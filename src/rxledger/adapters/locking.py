@@ -153,3 +153,15 @@ class _ItemColumns:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._row, _ITEM_PREFIX + name)
+
+
+def lock_receiving_session(connection: Connection, session_id: int) -> str | None:
+    """Lock a receiving session's row (scans and the close of one session queue on it); its
+    status, or None when there is no such session."""
+    from rxledger.adapters.tables_receiving import receiving_sessions
+
+    c = receiving_sessions.c
+    status = connection.execute(
+        select(c.status).where(c.id == session_id).with_for_update()
+    ).scalar_one_or_none()
+    return None if status is None else str(status)

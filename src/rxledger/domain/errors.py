@@ -206,3 +206,123 @@ class ShipmentDataRejected(RxLedgerError):
 
 class FileTooLarge(RxLedgerError):
     code = "FILE_TOO_LARGE"
+    kind = "too_large"
+
+
+# --- purchasing ---------------------------------------------------------------------------------
+
+
+class SupplierNotFound(NotFound):
+    code = "SUPPLIER_NOT_FOUND"
+
+
+class SupplierItemNotFound(NotFound):
+    code = "SUPPLIER_ITEM_NOT_FOUND"
+
+
+class RequisitionNotFound(NotFound):
+    code = "REQUISITION_NOT_FOUND"
+
+
+class PurchaseOrderNotFound(NotFound):
+    code = "PURCHASE_ORDER_NOT_FOUND"
+
+
+class PurchaseOrderLineNotFound(NotFound):
+    code = "PURCHASE_ORDER_LINE_NOT_FOUND"
+
+
+class StatusConflict(RxLedgerError):
+    """The record is not in a status that allows this step (submit a submitted requisition, ...)."""
+
+    code = "STATUS_CONFLICT"
+    kind = "conflict"
+
+
+class SelfApproval(Forbidden):
+    """Maker-checker: the user who requested something may not approve or reject it."""
+
+    code = "SELF_APPROVAL_FORBIDDEN"
+
+
+class PharmacistApprovalRequired(Forbidden):
+    """A non-formulary order needs the approval of a pharmacist at the site."""
+
+    code = "PHARMACIST_APPROVAL_REQUIRED"
+
+
+class MinimumOrderNotMet(RxLedgerError):
+    code = "MINIMUM_ORDER_NOT_MET"
+
+
+class OrderMultipleNotMet(RxLedgerError):
+    code = "ORDER_MULTIPLE_NOT_MET"
+
+
+class OverReceiptLimit(RxLedgerError):
+    """More received against a PO line than the policy's over-receipt tolerance allows."""
+
+    code = "OVER_RECEIPT_LIMIT"
+    kind = "conflict"
+
+
+class SubstituteNotEquivalent(RxLedgerError):
+    """A substitute that is not the same generic, strength and form, received without a reason."""
+
+    code = "SUBSTITUTE_NOT_EQUIVALENT"
+
+
+# --- quarantine, DSCSA investigations and traceability ------------------------------------------
+
+
+class DiscrepancyNotFound(NotFound):
+    code = "DISCREPANCY_NOT_FOUND"
+
+
+class InvestigationNotFound(NotFound):
+    code = "INVESTIGATION_NOT_FOUND"
+
+
+class ShipmentNotFound(NotFound):
+    code = "SHIPMENT_NOT_FOUND"
+
+
+class DiscrepancyAlreadyResolved(RxLedgerError):
+    """A discrepancy is resolved once; its resolution is part of the record."""
+
+    code = "DISCREPANCY_ALREADY_RESOLVED"
+    kind = "conflict"
+
+
+class InvestigationAlreadyClosed(RxLedgerError):
+    """A DSCSA investigation is closed once, as cleared or illegitimate."""
+
+    code = "INVESTIGATION_ALREADY_CLOSED"
+    kind = "conflict"
+
+
+class UnderInvestigation(RxLedgerError):
+    """The discrepancy's package is a suspect product: close its investigation instead."""
+
+    code = "UNDER_INVESTIGATION"
+    kind = "conflict"
+
+
+class QuarantineMismatch(RxLedgerError):
+    """The resolution does not fit what the discrepancy holds in quarantine (releasing nothing,
+    or closing while stock is still held)."""
+
+    code = "QUARANTINE_MISMATCH"
+    kind = "conflict"
+
+
+class NotificationRequired(RxLedgerError):
+    """An illegitimate product is closed only with its notification (FDA Form 3911, partners)."""
+
+    code = "NOTIFICATION_REQUIRED"
+
+
+class SignedInUserRequired(Forbidden):
+    """Investigations are signed by a user account, not by an anonymous console operator."""
+
+    code = "SIGNED_IN_USER_REQUIRED"

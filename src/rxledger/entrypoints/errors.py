@@ -15,6 +15,7 @@ _EXIT_BY_KIND = {
     "unauthenticated": 6,
     "throttled": 6,
     "unavailable": 7,
+    "too_large": 3,
 }
 _HTTP_BY_KIND = {
     "invalid": 422,
@@ -24,6 +25,7 @@ _HTTP_BY_KIND = {
     "unauthenticated": 401,
     "throttled": 429,
     "unavailable": 503,
+    "too_large": 413,
 }
 
 

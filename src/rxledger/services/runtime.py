@@ -9,10 +9,17 @@ from sqlalchemy import Engine
 
 from rxledger.domain.clock import Clock
 from rxledger.domain.permissions import Actor
+from rxledger.domain.receiving import ReceivingPolicy
 from rxledger.services.reference_cache import ReferenceCache
 from rxledger.services.unit_of_work import UnitOfWork
 
-__all__ = ["Actor", "LedgerPolicy", "Runtime", "SecurityPolicy"]
+__all__ = [
+    "Actor",
+    "LedgerPolicy",
+    "ReceivingPolicy",
+    "Runtime",
+    "SecurityPolicy",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +46,7 @@ class Runtime:
     clock: Clock
     policy: LedgerPolicy = field(default_factory=LedgerPolicy)
     security: SecurityPolicy = field(default_factory=SecurityPolicy)
+    receiving_policy: ReceivingPolicy = field(default_factory=ReceivingPolicy)
     references: ReferenceCache = field(default_factory=ReferenceCache, compare=False, repr=False)
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:

@@ -40,6 +40,9 @@ class ReceiptLine:
     manufacturer: str | None = None
     serial: str | None = None
     gtin: str | None = None
+    # Where this line lands when not the receipt's location (receiving routes a package to
+    # quarantine in the same receipt).
+    location_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +170,12 @@ def receive(
                 serial_id = _receipt_serial(actor, conn, line, lot)
             lines.append(
                 MoveLine(
-                    line.item_id, supplier.id, cmd.location_id, line.quantity, lot.id, serial_id
+                    line.item_id,
+                    supplier.id,
+                    line.location_id or cmd.location_id,
+                    line.quantity,
+                    lot.id,
+                    serial_id,
                 )
             )
         return Draft(cmd.site_id, lines, on_posted=on_posted)
@@ -179,7 +187,9 @@ def receive(
     )
 
 
-def move(rt: Runtime, actor: Actor, cmd: Move) -> PostedDocument:
+def move(
+    rt: Runtime, actor: Actor, cmd: Move, *, on_posted: AfterPosting | None = None
+) -> PostedDocument:
     """Move stock within a site, keeping its lot; FEFO picks the lot when none is named."""
     actor.require(Permission.MOVE, cmd.site_id)
     _require_lines(cmd.lines)
@@ -197,7 +207,7 @@ def move(rt: Runtime, actor: Actor, cmd: Move) -> PostedDocument:
         doc_type,
         cmd.header,
         _with_header(payload, cmd.header),
-        lambda _c: Draft(cmd.site_id, lines),
+        lambda _c: Draft(cmd.site_id, lines, on_posted=on_posted),
     )
 
 

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import anyio.to_thread
 from fastapi import FastAPI
 
 from rxledger import __version__
-from rxledger.entrypoints.api import catalog_routes, errors, ledger_routes, people_routes
+from rxledger.entrypoints.api import (
+    catalog_routes,
+    errors,
+    imports_routes,
+    ledger_routes,
+    people_routes,
+    scan_routes,
+)
 from rxledger.services.runtime import Runtime
 
 DESCRIPTION = """
@@ -19,8 +30,18 @@ numbers of the item's base unit.
 """
 
 
-def create_app(rt: Runtime, *, with_web: bool = True) -> FastAPI:
+# Worker threads per server process (the sync endpoints and dependencies run there), and so the
+# database connections it keeps: one per thread, so that no request opens a connection of its own
+# (beyond the pool, each connection is opened for one checkout and closed after it; on PostgreSQL
+# that is a new backend process per request).
+SERVER_THREADS = 40
+
+
+def create_app(rt: Runtime, *, with_web: bool = True, threads: int | None = None) -> FastAPI:
+    """The app on this runtime; ``threads`` sets the size of the worker thread pool (else the
+    default of the running event loop)."""
     app = FastAPI(
+        lifespan=_thread_pool(threads) if threads else None,
         title="rxledger",
         version=__version__,
         description=DESCRIPTION,
@@ -32,6 +53,8 @@ def create_app(rt: Runtime, *, with_web: bool = True) -> FastAPI:
     errors.install(app)
     for router in (catalog_routes.router, ledger_routes.router, people_routes.router):
         app.include_router(router, prefix="/api/v1")
+    app.include_router(scan_routes.router, prefix="/api/v1")
+    app.include_router(imports_routes.router, prefix="/api/v1")
     if with_web:
         from rxledger.entrypoints.web import routes as web
 
@@ -43,4 +66,13 @@ def app_from_env() -> FastAPI:
     """The factory uvicorn workers call: settings from the environment, schema already migrated."""
     from rxledger import bootstrap
 
-    return create_app(bootstrap.build())
+    return create_app(bootstrap.build(pool_size=SERVER_THREADS), threads=SERVER_THREADS)
+
+
+def _thread_pool(threads: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        yield
+
+    return lifespan

@@ -22,7 +22,7 @@ from rich.progress import (
 from rich.table import Table
 
 from rxledger import bootstrap
-from rxledger.entrypoints.cli import postings
+from rxledger.entrypoints.cli import postings, receiving, scans
 from rxledger.entrypoints.cli.context import (
     console,
     emit_json,
@@ -41,6 +41,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 postings.register(app)
+scans.register(app)
+receiving.register(app)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 

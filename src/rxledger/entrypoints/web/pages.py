@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from rxledger.domain.identifiers import Ndc
 from rxledger.domain.model import DocumentType, Item, Location
 from rxledger.entrypoints.web.render import WebRoute, render, see_other
+from rxledger.entrypoints.web.scan_lookup import find_product, looks_like_scan
 from rxledger.entrypoints.web.session import Ctx
 from rxledger.entrypoints.web.stock_forms import FORMS
 from rxledger.entrypoints.web.stock_routes import likely_source, picker_context
@@ -44,7 +45,10 @@ def dashboard(request: Request, ctx: Ctx) -> Response:
 
 @router.get("/scan", response_class=HTMLResponse)
 def scan(request: Request, ctx: Ctx, code: Text = "") -> Response:
-    """The header's scan field: one match opens the item, several are listed."""
+    """The header's scan field: one match opens the item, several are listed. GS1 data (a
+    DataMatrix, a Digital Link) opens its item or says what is wrong with it."""
+    if looks_like_scan(code.strip()):
+        return see_other(f"/items/{find_product(ctx, code.strip())[0].id}")
     found = catalog.search_items(ctx.rt, ctx.actor, code, limit=2) if code.strip() else []
     if len(found) == 1:
         return see_other(f"/items/{found[0].id}")

@@ -16,9 +16,17 @@ from rxledger.domain.identifiers import normalize_gtin
 from rxledger.domain.model import Item, Location
 from rxledger.entrypoints.web.fields import Fields
 from rxledger.entrypoints.web.render import WebRoute, handling_form, render, see_other
+from rxledger.entrypoints.web.scan_lookup import (
+    fill_from_scan,
+    find_product,
+    looks_like_scan,
+    scan_hints,
+    scanned_pack,
+)
 from rxledger.entrypoints.web.session import Ctx, FormDep, PostCtx, WebContext, local_path
 from rxledger.entrypoints.web.stock_forms import StockForm, form_named, require_form
 from rxledger.services import catalog, queries, reports
+from rxledger.services.scanning import ScanResult
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 FORM_PAGE = "stock/form.html"
@@ -43,7 +51,9 @@ def stock_form(slug: str, request: Request, ctx: Ctx) -> Response:
     form = form_named(slug)
     require_form(ctx, form)
     fields = Fields(request.query_params)
-    picked = _item(ctx, fields)
+    picked, scanned = _item(ctx, fields)
+    if picked is not None:
+        fields = fill_from_scan(ctx, fields, picked, scanned, form.lots)
     return render(request, FORM_PAGE, form_context(ctx, form, fields.values(), picked))
 
 
@@ -51,7 +61,7 @@ def stock_form(slug: str, request: Request, ctx: Ctx) -> Response:
 def confirm_stock_form(slug: str, request: Request, ctx: PostCtx, data: FormDep) -> Response:
     """What posting would change, computed by the service without writing; or the form again."""
     form, fields = form_named(slug), Fields(data)
-    picked = _declare_form(request, ctx, form, fields)
+    picked, fields = _declare_form(request, ctx, form, fields)
     preview = reports.preview(ctx.rt, ctx.actor, form.use_case, form.parse(fields, picked))
     values = {k: v for k, v in fields.values().items() if k not in ("scan", "idempotency_key")}
     if picked is not None:
@@ -71,7 +81,7 @@ def confirm_stock_form(slug: str, request: Request, ctx: PostCtx, data: FormDep)
 def post_stock_form(slug: str, request: Request, ctx: PostCtx, data: FormDep) -> Response:
     """Post with the confirm page's idempotency key: a second submit returns the first result."""
     form, fields = form_named(slug), Fields(data)
-    picked = _declare_form(request, ctx, form, fields)
+    picked, fields = _declare_form(request, ctx, form, fields)
     fields.required_text("idempotency_key", "the confirm step")
     document = form.use_case(ctx.rt, ctx.actor, form.parse(fields, picked))
     target = local_path(fields.text("next", max_length=500), f"/documents/{document.id}")
@@ -81,25 +91,28 @@ def post_stock_form(slug: str, request: Request, ctx: PostCtx, data: FormDep) ->
 
 def _declare_form(
     request: Request, ctx: WebContext, form: StockForm, fields: Fields
-) -> Item | None:
-    """Declare the form (a refusal shows it again with the error), then find its product."""
+) -> tuple[Item | None, Fields]:
+    """Declare the form (a refusal shows it again with the error), then find its product; a scan
+    sent without JavaScript also fills the lot fields the user left empty."""
     found: dict[str, Item | None] = {"item": None}
     handling_form(
         request,
         FORM_PAGE,
         lambda: form_context(ctx, form, fields.values(), found["item"]),
     )
-    found["item"] = _item(ctx, fields)
-    return found["item"]
+    found["item"], scanned = _item(ctx, fields)
+    if found["item"] is None:
+        return None, fields
+    return found["item"], fill_from_scan(ctx, fields, found["item"], scanned, form.lots)
 
 
-def _item(ctx: WebContext, fields: Fields) -> Item | None:
+def _item(ctx: WebContext, fields: Fields) -> tuple[Item | None, ScanResult | None]:
     """The product a form names: a chosen id, or (without JavaScript) the scan it was sent with."""
     item_id = fields.optional_integer("item_id", "product")
     if item_id is not None:
-        return catalog.get_item(ctx.rt, ctx.actor, item_id)
-    scan = fields.text("scan")
-    return catalog.find_item(ctx.rt, ctx.actor, scan) if scan else None
+        return catalog.get_item(ctx.rt, ctx.actor, item_id), None
+    scan = fields.text("scan", max_length=4096)
+    return find_product(ctx, scan) if scan else (None, None)
 
 
 # --- the product picker (htmx partials) ---------------------------------------------------------
@@ -110,16 +123,18 @@ def pick(request: Request, ctx: Ctx) -> Response:
     """Resolve a scan (GTIN, NDC, SKU) or a chosen search result into the picked product."""
     fields = Fields(request.query_params)
     form = form_named(fields.text("form") or "dispense")
-    code = fields.text("code") or ""
+    code = fields.text("code", max_length=1000) or ""
     handling_form(request, "stock/_picker.html", lambda: picker_context(ctx, form, None, code))
     item_id = fields.optional_integer("item_id", "product")
+    scanned = None
     if item_id is not None:
         picked: Item | None = catalog.get_item(ctx.rt, ctx.actor, item_id)
-    elif _looks_like_code(code):
-        picked = catalog.find_item(ctx.rt, ctx.actor, code)
+    elif _looks_like_code(code) or looks_like_scan(code):
+        picked, scanned = find_product(ctx, code)
     else:
         return _search_or_pick(request, ctx, form, code)
-    return render(request, "stock/_picker.html", picker_context(ctx, form, picked, code))
+    context = picker_context(ctx, form, picked, code, scanned)
+    return render(request, "stock/_picker.html", context)
 
 
 @router.get("/pick/search", response_class=HTMLResponse)
@@ -177,7 +192,11 @@ def form_context(
 
 
 def picker_context(
-    ctx: WebContext, form: StockForm, picked: Item | None, code: str
+    ctx: WebContext,
+    form: StockForm,
+    picked: Item | None,
+    code: str,
+    scanned: ScanResult | None = None,
 ) -> dict[str, Any]:
     context: dict[str, Any] = {
         "form": form,
@@ -185,11 +204,16 @@ def picker_context(
         "code": code,
         "results": [],
         "values": {},
+        "scan": scan_hints(scanned),
     }
     if picked is not None:
-        context["pack"] = _scanned_pack(picked, code)
+        context["pack"] = scanned_pack(picked, scanned) or _scanned_pack(picked, code)
         if form.lots != "none":
-            context["lots"] = lot_choices(ctx, picked, include_empty=form.lots == "required")
+            lots = lot_choices(ctx, picked, include_empty=form.lots == "required")
+            context["lots"] = lots
+            lot = scanned.scan.lot if scanned else None
+            chosen = [c.lot_id for c in lots if lot and c.lot_number == lot]
+            context["values"] = {"lot_id": str(chosen[0])} if chosen else {}
     return context
 
 

@@ -36,8 +36,23 @@
     window.htmx.ajax("GET", url, { target: picker, swap: "outerHTML" });
   });
 
+  // A scanned DataMatrix carries the lot and expiry: fill the form's empty lot fields with them.
+  function fillFromScan(picker) {
+    var picked = picker.querySelector("[data-picked]");
+    var form = picker.closest("form");
+    if (!picked || !form) return;
+    [["lot_number", "data-scan-lot"], ["expiry", "data-scan-expiry"]].forEach(function (pair) {
+      var field = form.querySelector("input[name=" + pair[0] + "]");
+      var value = picked.getAttribute(pair[1]);
+      if (field && value && !field.value) field.value = value;
+    });
+  }
+
   function onLoad(content) {
-    if (content.matches && content.matches("[data-picker]")) focusAfterPick(content);
+    if (content.matches && content.matches("[data-picker]")) {
+      fillFromScan(content);
+      focusAfterPick(content);
+    }
     drawCharts(content);
   }
 

@@ -1,0 +1,176 @@
+"""Reading and writing receiving sessions, their scanned lines, discrepancies and investigations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, insert, select, update
+
+from rxledger.adapters import tables as t
+from rxledger.adapters import tables_receiving as r
+
+
+def insert_session(conn: Connection, values: Mapping[str, Any]) -> int:
+    statement = insert(r.receiving_sessions).values(**values).returning(r.receiving_sessions.c.id)
+    return int(conn.execute(statement).scalar_one())
+
+
+def session_by_id(conn: Connection, org_id: int, session_id: int) -> Row[Any] | None:
+    s = r.receiving_sessions.c
+    return conn.execute(
+        select(r.receiving_sessions).where(s.organization_id == org_id, s.id == session_id)
+    ).first()
+
+
+def sessions_of_site(conn: Connection, site_id: int, *, limit: int = 50) -> list[Row[Any]]:
+    s = r.receiving_sessions.c
+    return list(
+        conn.execute(
+            select(r.receiving_sessions)
+            .where(s.site_id == site_id)
+            .order_by(s.opened_at.desc(), s.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def lines_of(conn: Connection, session_id: int) -> list[Row[Any]]:
+    c = r.receiving_lines.c
+    return list(
+        conn.execute(
+            select(r.receiving_lines).where(c.session_id == session_id).order_by(c.line_no)
+        )
+    )
+
+
+def next_line_no(conn: Connection, session_id: int) -> int:
+    c = r.receiving_lines.c
+    last = conn.execute(
+        select(func.coalesce(func.max(c.line_no), 0)).where(c.session_id == session_id)
+    ).scalar_one()
+    return int(last) + 1
+
+
+def insert_lines(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    ids = conn.execute(insert(r.receiving_lines).returning(r.receiving_lines.c.id), list(rows))
+    return [int(i) for i in ids.scalars()]
+
+
+def serials_in_session(conn: Connection, session_id: int) -> set[tuple[str, str]]:
+    c = r.receiving_lines.c
+    rows = conn.execute(
+        select(c.gtin, c.serial).where(c.session_id == session_id, c.serial.is_not(None))
+    )
+    return {(row.gtin, row.serial) for row in rows}
+
+
+def set_line_quantity(conn: Connection, line_id: int, quantity: int) -> None:
+    conn.execute(
+        update(r.receiving_lines).where(r.receiving_lines.c.id == line_id).values(quantity=quantity)
+    )
+
+
+def mark_available(conn: Connection, line_ids: Sequence[int], at: datetime) -> int:
+    c = r.receiving_lines.c
+    result = conn.execute(
+        update(r.receiving_lines)
+        .where(c.id.in_(list(line_ids)), c.available_at.is_(None))
+        .values(available_at=at)
+    )
+    return result.rowcount
+
+
+def close_session(conn: Connection, session_id: int, values: Mapping[str, Any]) -> bool:
+    """Mark an open session posted; False when it was no longer open."""
+    c = r.receiving_sessions.c
+    result = conn.execute(
+        update(r.receiving_sessions).where(c.id == session_id, c.status == "open").values(**values)
+    )
+    return result.rowcount == 1
+
+
+def insert_discrepancy(conn: Connection, values: Mapping[str, Any]) -> int:
+    statement = insert(r.discrepancies).values(**values).returning(r.discrepancies.c.id)
+    return int(conn.execute(statement).scalar_one())
+
+
+def discrepancies_of(conn: Connection, session_id: int) -> list[Row[Any]]:
+    c = r.discrepancies.c
+    return list(
+        conn.execute(select(r.discrepancies).where(c.session_id == session_id).order_by(c.id))
+    )
+
+
+def insert_investigation(conn: Connection, values: Mapping[str, Any]) -> int:
+    statement = insert(r.investigations).values(**values).returning(r.investigations.c.id)
+    return int(conn.execute(statement).scalar_one())
+
+
+def investigations_of_site(
+    conn: Connection, org_id: int, site_id: int | None, status: str | None
+) -> list[Row[Any]]:
+    c = r.investigations.c
+    statement = select(r.investigations).where(c.organization_id == org_id)
+    if site_id is not None:
+        statement = statement.where(c.site_id == site_id)
+    if status is not None:
+        statement = statement.where(c.status == status)
+    return list(conn.execute(statement.order_by(c.opened_at.desc(), c.id.desc())))
+
+
+# --- the shipment a session receives ------------------------------------------------------------
+
+
+def shipment_by_id(conn: Connection, org_id: int, shipment_id: int) -> Row[Any] | None:
+    c = r.shipments.c
+    return conn.execute(
+        select(r.shipments).where(c.organization_id == org_id, c.id == shipment_id)
+    ).first()
+
+
+def shipment_lines(conn: Connection, shipment_id: int) -> list[Row[Any]]:
+    c = r.shipment_lines.c
+    return list(
+        conn.execute(
+            select(r.shipment_lines).where(c.shipment_id == shipment_id).order_by(c.line_no)
+        )
+    )
+
+
+def shipment_packages(conn: Connection, shipment_id: int) -> list[Row[Any]]:
+    c = r.shipment_packages.c
+    return list(conn.execute(select(r.shipment_packages).where(c.shipment_id == shipment_id)))
+
+
+def set_shipment_status(conn: Connection, shipment_id: int, status: str) -> None:
+    conn.execute(update(r.shipments).where(r.shipments.c.id == shipment_id).values(status=status))
+
+
+def package_units(
+    conn: Connection, org_id: int, gtins: Sequence[str]
+) -> dict[str, tuple[int, int]]:
+    """(item, base units) of each known GTIN's package level."""
+    if not gtins:
+        return {}
+    p = t.item_packages.c
+    rows = conn.execute(
+        select(p.gtin, p.item_id, p.base_units).where(
+            p.organization_id == org_id, p.gtin.in_(sorted(set(gtins)))
+        )
+    )
+    return {row.gtin: (row.item_id, row.base_units) for row in rows}
+
+
+def location_of_type(conn: Connection, site_id: int, type_: str) -> Row[Any] | None:
+    """A site's first physical location of a type (by code): its receiving dock, its quarantine."""
+    c = t.locations.c
+    return conn.execute(
+        select(t.locations).where(c.site_id == site_id, c.type == type_).order_by(c.code).limit(1)
+    ).first()
+
+
+def location_by_code(conn: Connection, site_id: int, code: str) -> Row[Any] | None:
+    c = t.locations.c
+    return conn.execute(select(t.locations).where(c.site_id == site_id, c.code == code)).first()

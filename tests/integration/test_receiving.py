@@ -1,0 +1,214 @@
+"""Receiving sessions on both engines: scan, judge, quarantine, post, put away."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from biip.checksums import gs1_standard_check_digit
+
+from rxledger.adapters import shipments_repository
+from rxledger.domain import errors
+from rxledger.domain.identifiers import Ndc
+from rxledger.domain.model import Item
+from rxledger.domain.shipments import ExpectedLine, ExpectedPackage, ShipmentData
+from rxledger.services import queries, receiving
+from rxledger.services.catalog import PackageSpec
+from rxledger.services.runtime import Runtime
+from tests.builders import Network, build_network
+
+GS = "\x1d"
+
+
+def _sscc(n: int) -> str:
+    body = f"0031234500{n:07d}"
+    return body + str(gs1_standard_check_digit(body))
+
+
+PALLET = _sscc(1)
+CASES = [_sscc(100 + n) for n in range(3)]
+NDC = Ndc.parse("0093-3109-05")
+GTIN = NDC.to_gtin()
+
+
+@pytest.fixture
+def net(rt: Runtime) -> Network:
+    return build_network(rt)
+
+
+def _dscsa_item(net: Network) -> Item:
+    return net.item(
+        "Amoxicillin 500 mg capsule",
+        ndc10=NDC.ndc10,
+        packages=(PackageSpec("bottle", 100, gtin=GTIN, ndc10=NDC.ndc10),),
+    )
+
+
+def _datamatrix(serial: str, lot: str = "A1", expiry: str = "280131") -> str:
+    return f"]d201{GTIN}17{expiry}10{lot}{GS}21{serial}"
+
+
+def _shipment(net: Network) -> int:
+    """A DSCSA shipment: a pallet, three cases, four bottles in each (lots A1 and A2)."""
+    packages = [ExpectedPackage(None, None, sscc=PALLET)]
+    lines: dict[str, int] = {}
+    for case, sscc in enumerate(CASES):
+        packages.append(ExpectedPackage(None, None, sscc=sscc, parent=PALLET))
+        for n in range(4):
+            lot = "A1" if case < 2 else "A2"
+            lines[lot] = lines.get(lot, 0) + 1
+            packages.append(
+                ExpectedPackage(GTIN, f"S{case}{n}", lot=lot, expiry=date(2028, 1, 31), parent=sscc)
+            )
+    data = ShipmentData(
+        format="epcis-xml",
+        shipment_id="DESADV-1",
+        lines=tuple(
+            ExpectedLine(i + 1, qty, gtin=GTIN, lot=lot, expiry=date(2028, 1, 31))
+            for i, (lot, qty) in enumerate(sorted(lines.items()))
+        ),
+        packages=tuple(packages),
+    )
+    with net.rt.uow() as uow:
+        file_id = shipments_repository.insert_file(
+            uow.connection,
+            org_id=net.actor.organization_id,
+            site_id=net.central.id,
+            fmt="epcis-xml",
+            filename="shipment.xml",
+            sha256="a" * 64,
+            content=b"<epcis/>",
+            received_by="tech1",
+            received_at=net.rt.clock.now(),
+            retain_until=date(2032, 6, 1),
+        )
+        shipment_id = shipments_repository.insert_shipment(
+            uow.connection,
+            org_id=net.actor.organization_id,
+            site_id=net.central.id,
+            file_id=file_id,
+            data=data,
+            summary=data.summary(),
+            items_by_gtin={},
+            items_by_ndc={},
+        )
+        uow.commit()
+    return shipment_id
+
+
+def _on_hand(net: Network, item: Item, location_id: int) -> int:
+    return queries.balance(net.rt, net.actor, item_id=item.id, location_id=location_id)
+
+
+def test_a_case_scan_receives_its_units_and_a_foreign_serial_is_quarantined(net: Network) -> None:
+    # given a DSCSA shipment's data and a session against it
+    item = _dscsa_item(net)
+    session = receiving.open_session(net.rt, net.actor, net.central.id, shipment_id=_shipment(net))
+    # when the technician scans a case, one bottle of another case, and a bottle never declared
+    case = receiving.scan(net.rt, net.actor, session.id, "]C100" + CASES[0])
+    single = receiving.scan(net.rt, net.actor, session.id, _datamatrix("S21", lot="A2"))
+    foreign = receiving.scan(net.rt, net.actor, session.id, _datamatrix("FAKE1"))
+    # then the case stands for its four bottles, accepted; the foreign bottle goes to quarantine
+    assert [ln.serial for ln in case.lines] == ["S00", "S01", "S02", "S03"]
+    assert case.quarantined == 0
+    assert single.quarantined == 0
+    assert foreign.quarantined == 1
+    assert foreign.lines[0].reason == "not_in_shipment"
+    # when the session is closed
+    doc = receiving.close(net.rt, net.actor, session.id)
+    # then one receipt puts 5 bottles on the dock and 1 in quarantine
+    assert _on_hand(net, item, net.central.receiving.id) == 500
+    assert _on_hand(net, item, net.central.quarantine.id) == 100
+    closed = receiving.get_session(net.rt, net.actor, session.id)
+    assert (closed.status, closed.receipt_document_id) == ("posted", doc.id)
+    reasons = sorted(d["reason"] for d in closed.discrepancies)
+    # the foreign serial, and the two lots short of the twelve declared bottles
+    assert reasons == ["count_mismatch", "count_mismatch", "not_in_shipment"]
+    # and the foreign serial is under investigation
+    with net.rt.uow(read_only=True) as uow:
+        from rxledger.adapters import receiving_repository
+
+        opened = receiving_repository.investigations_of_site(
+            uow.connection, net.actor.organization_id, net.central.id, "open"
+        )
+    assert [(i.serial, i.kind) for i in opened] == [("FAKE1", "dscsa_suspect")]
+
+
+def test_closing_twice_replays_and_scanning_after_close_is_refused(net: Network) -> None:
+    _dscsa_item(net)
+    session = receiving.open_session(net.rt, net.actor, net.central.id, shipment_id=_shipment(net))
+    receiving.scan(net.rt, net.actor, session.id, _datamatrix("S00"))
+    first = receiving.close(net.rt, net.actor, session.id)
+    again = receiving.close(net.rt, net.actor, session.id)
+    assert (again.id, again.replayed) == (first.id, True)
+    with pytest.raises(errors.ValidationFailed, match="closed"):
+        receiving.scan(net.rt, net.actor, session.id, _datamatrix("S01"))
+
+
+def test_the_same_serial_is_not_received_twice_in_a_session(net: Network) -> None:
+    _dscsa_item(net)
+    session = receiving.open_session(net.rt, net.actor, net.central.id, shipment_id=_shipment(net))
+    receiving.scan(net.rt, net.actor, session.id, _datamatrix("S00"))
+    with pytest.raises(errors.ValidationFailed, match="already scanned"):
+        receiving.scan(net.rt, net.actor, session.id, _datamatrix("S00"))
+    # nor by scanning the case that holds it
+    with pytest.raises(errors.ValidationFailed, match="already scanned"):
+        receiving.scan(net.rt, net.actor, session.id, "]C100" + CASES[0])
+
+
+def test_a_blind_receipt_of_a_dscsa_product_goes_to_quarantine(net: Network) -> None:
+    item = _dscsa_item(net)
+    session = receiving.open_session(net.rt, net.actor, net.central.id)
+    outcome = receiving.scan(net.rt, net.actor, session.id, _datamatrix("X1"))
+    assert outcome.lines[0].reason == "missing_transaction_data"
+    receiving.close(net.rt, net.actor, session.id)
+    assert _on_hand(net, item, net.central.quarantine.id) == 100
+    assert _on_hand(net, item, net.central.receiving.id) == 0
+
+
+def test_expired_and_short_dated_packages_are_quarantined(net: Network) -> None:
+    _dscsa_item(net)
+    session = receiving.open_session(net.rt, net.actor, net.central.id, shipment_id=_shipment(net))
+    expired = receiving.scan(net.rt, net.actor, session.id, _datamatrix("S00", expiry="260500"))
+    short = receiving.scan(net.rt, net.actor, session.id, _datamatrix("S01", expiry="260701"))
+    assert expired.lines[0].reason == "expired"
+    assert short.lines[0].reason == "short_dated"
+
+
+def test_accepted_stock_is_put_away_by_scanning_a_shelf_label(net: Network) -> None:
+    # given an item outside DSCSA (no NDC), received blind and posted
+    item = net.item("Gauze swab 10 cm", packages=(PackageSpec("pack", 10, gtin="05012345678900"),))
+    session = receiving.open_session(net.rt, net.actor, net.central.id)
+    outcome = receiving.scan(
+        net.rt, net.actor, session.id, f"]d201{'05012345678900'}17280131" + "10G7", packages=3
+    )
+    assert (outcome.quarantined, outcome.lines[0].quantity) == (0, 30)
+    receiving.close(net.rt, net.actor, session.id)
+    # when the technician scans the shelf label
+    receiving.put_away(net.rt, net.actor, session.id, "MAIN-A1")
+    # then the stock is on the shelf and the line records when it became available
+    assert _on_hand(net, item, net.central.shelf.id) == 30
+    assert _on_hand(net, item, net.central.receiving.id) == 0
+    done = receiving.get_session(net.rt, net.actor, session.id)
+    assert done.lines[0].available_at == net.rt.clock.now()
+    with pytest.raises(errors.ValidationFailed, match="already put away"):
+        receiving.put_away(net.rt, net.actor, session.id, "MAIN-A1")
+
+
+def test_an_unknown_gtin_is_recorded_but_cannot_be_stocked(net: Network) -> None:
+    session = receiving.open_session(net.rt, net.actor, net.central.id)
+    outcome = receiving.scan(net.rt, net.actor, session.id, "]d20109506000134352")
+    assert (outcome.quarantined, outcome.lines[0].reason) == (1, "unknown_gtin")
+    with pytest.raises(errors.ValidationFailed, match="no known product"):
+        receiving.close(net.rt, net.actor, session.id)
+
+
+def test_another_sites_technician_cannot_scan_into_the_session(net: Network) -> None:
+    from rxledger.domain.permissions import Actor, Grant, Role
+
+    session = receiving.open_session(net.rt, net.actor, net.central.id)
+    retail_tech = Actor(
+        net.actor.organization_id, "rt", grants=(Grant(Role.TECHNICIAN, net.retail.id),)
+    )
+    with pytest.raises(errors.Forbidden):
+        receiving.scan(net.rt, retail_tech, session.id, _datamatrix("S00"))
