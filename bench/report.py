@@ -68,6 +68,7 @@ def write_json(
     settings: dict[str, Any],
     posting: dict[str, PostingResult],
     reading: dict[str, ReadResult],
+    more: dict[str, Any] | None = None,
 ) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {
@@ -76,6 +77,7 @@ def write_json(
         "posting": {engine: _posting_json(result) for engine, result in posting.items()},
         "queries": {engine: _reads_json(result) for engine, result in reading.items()},
         "verdicts": verdicts(posting, reading),
+        **(more or {}),
     }
     path.write_text(json.dumps(document, indent=2, default=str) + "\n")
 
