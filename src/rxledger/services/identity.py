@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from rxledger.adapters import repository as repo
 from rxledger.adapters import security
 from rxledger.adapters import tables as t
+from rxledger.adapters.tables import UtcDateTime
 from rxledger.domain import errors
 from rxledger.domain.permissions import Actor, Grant, Permission, Role
 from rxledger.services.runtime import Runtime
@@ -491,25 +492,35 @@ def revoke_token(rt: Runtime, actor: Actor, token_id: int) -> TokenView:
 
 
 def token_actor(rt: Runtime, token: str) -> Actor:
-    """The user a bearer token acts for; revoked, expired or inactive is unauthenticated."""
-    now = rt.clock.now()
-    a, u = t.api_tokens, t.users
+    """The user a bearer token acts for; revoked, expired or inactive is unauthenticated.
+
+    One statement on every API request: the token, its user and the user's grants together."""
     digest = security.token_hash(rt.security.secret_key, token)
     with rt.uow(read_only=True) as uow:
-        row = uow.connection.execute(
-            select(u)
-            .join(a, a.c.user_id == u.c.id)
-            .where(
-                a.c.token_hash == digest,
-                a.c.revoked_at.is_(None),
-                (a.c.expires_at.is_(None)) | (a.c.expires_at > now),
-                u.c.active.is_(True),
-            )
-        ).first()
-        if row is None:
-            raise errors.Unauthenticated("the API token is unknown, revoked or expired")
-        grants = _grants(uow.connection, [row.id]).get(row.id, ())
-    return _actor(row, grants)
+        rows = uow.connection.execute(_TOKEN_ACTOR, {"digest": digest, "now": rt.clock.now()}).all()
+    if not rows:
+        raise errors.Unauthenticated("the API token is unknown, revoked or expired")
+    first = rows[0]
+    grants = tuple(Grant(Role(r.role), r.site_id) for r in rows if r.role is not None)
+    return Actor(first.organization_id, first.username, first.id, grants)
+
+
+def _token_actor_statement() -> Select[Any]:
+    a, u, g = t.api_tokens, t.users, t.role_grants
+    return (
+        select(u.c.id, u.c.organization_id, u.c.username, g.c.role, g.c.site_id)
+        .select_from(a.join(u, a.c.user_id == u.c.id).outerjoin(g, g.c.user_id == u.c.id))
+        .where(
+            a.c.token_hash == bindparam("digest"),
+            a.c.revoked_at.is_(None),
+            (a.c.expires_at.is_(None)) | (a.c.expires_at > bindparam("now", type_=UtcDateTime())),
+            u.c.active.is_(True),
+        )
+        .order_by(g.c.id)
+    )
+
+
+_TOKEN_ACTOR = _token_actor_statement()
 
 
 def user_actor(rt: Runtime, organization_id: int, username: str) -> Actor:

@@ -67,7 +67,13 @@ class UnitOfWork:
     ) -> None:
         try:
             if self._transaction.is_active:
-                self._transaction.rollback()
+                if self._read_only and exc_type is None:
+                    # A read ends with COMMIT: psycopg forgets its prepared statements on every
+                    # ROLLBACK, and an API request begins with a read (the token), so rolling
+                    # back made PostgreSQL parse and plan every posting statement afresh.
+                    self._transaction.commit()
+                else:
+                    self._transaction.rollback()
         finally:
             self.connection.close()
             if self._writer_lock is not None:
