@@ -50,8 +50,9 @@ PERSONAS: tuple[str, ...] = (
     "org_admin",
 )
 
-# Everything a posting, a user change or a token change writes. Sessions and sign-in attempts are
-# left out: the API never writes them. ``last_used_at`` is bookkeeping, not a write of the caller.
+# Everything a posting, a user change, a token change or purchasing writes. Sessions and sign-in
+# attempts are left out: the API never writes them. ``last_used_at`` is bookkeeping, not a write of
+# the caller.
 WRITTEN_TABLES: tuple[Table, ...] = (
     t.sites,
     t.locations,
@@ -70,6 +71,19 @@ WRITTEN_TABLES: tuple[Table, ...] = (
     tr.shipments,
     tr.shipment_lines,
     tr.shipment_packages,
+    tr.suppliers,
+    tr.supplier_items,
+    tr.requisitions,
+    tr.requisition_lines,
+    tr.approvals,
+    tr.purchase_orders,
+    tr.purchase_order_lines,
+    tr.purchase_receipts,
+    tr.receiving_sessions,
+    tr.receiving_lines,
+    tr.discrepancies,
+    tr.investigations,
+    tr.investigation_notes,
 )
 _IGNORED_COLUMNS = frozenset({"last_used_at"})
 

@@ -16,6 +16,7 @@ import shutil
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -25,9 +26,10 @@ import pytest
 
 from rxledger.adapters.database import create_db_engine
 from rxledger.domain.clock import ManualClock
+from rxledger.domain.model import Item
 from rxledger.domain.permissions import Grant, Role
 from rxledger.entrypoints.api.app import create_app
-from rxledger.services import identity, stock
+from rxledger.services import identity, purchasing, receiving, stock
 from rxledger.services.posting import Header
 from rxledger.services.runtime import LedgerPolicy, Runtime
 from tests.builders import Network
@@ -45,22 +47,25 @@ from tests.e2e.api_support import (
     ledger_state,
     use_fast_password_hashing,
 )
+from tests.quarantine_builders import GTIN, dscsa_item, quarantine_case
 
 ANONYMOUS = "anonymous"
 
 # --- who may do what, by hand from the rules ----------------------------------------------------
 
 TECH = frozenset({"view", "receive", "move", "transfer", "dispense"})
-CLINICAL = TECH | {"adjust", "reverse", "manage_items"}
-EVERYTHING = CLINICAL | {"manage_users", "manage_sites"}
+CLINICAL = TECH | {"adjust", "reverse", "manage_items", "investigate"}
+PURCHASING = frozenset({"order", "approve_orders", "manage_suppliers"})
+EVERYTHING = CLINICAL | {"manage_users", "manage_sites"} | PURCHASING
 
-# At CENTRAL: a technician moves stock; pharmacists and managers also adjust, reverse and manage
-# items; a buyer views, receives and manages items; an auditor views; an admin does everything.
+# At CENTRAL: a technician moves stock; pharmacists and managers also adjust, reverse, manage
+# items, order and approve orders; a buyer views, receives, manages items and suppliers and orders;
+# a manager also manages suppliers; an auditor views; an admin does everything.
 AT_CENTRAL: Mapping[str, frozenset[str]] = {
     "technician": TECH,
-    "pharmacist": CLINICAL,
-    "buyer": frozenset({"view", "receive", "manage_items"}),
-    "manager": CLINICAL,
+    "pharmacist": CLINICAL | {"order", "approve_orders"},
+    "buyer": frozenset({"view", "receive", "manage_items", "order", "manage_suppliers"}),
+    "manager": CLINICAL | PURCHASING,
     "auditor": frozenset({"view"}),
     "admin": EVERYTHING,
     "retail_technician": frozenset(),
@@ -131,6 +136,8 @@ class Scenario:
     shipment: int
     subject: int
     subject_token: int
+    purchasing: Mapping[str, int]  # supplier, offer, draft, pending, order, order_line
+    quarantine: Mapping[str, int]  # discrepancy, investigation, inbound (a DSCSA shipment)
     users: Mapping[str, ApiUser]
     spare_tokens: Mapping[str, int]
 
@@ -151,6 +158,8 @@ class Scenario:
             "org_admin": self.users["org_admin"].user_id,
             "retail_user": self.users["retail_technician"].user_id,
             "own_token": self.spare_tokens.get(persona, self.subject_token),
+            **self.purchasing,
+            **self.quarantine,
         }
 
 
@@ -206,9 +215,54 @@ def build_scenario(rt: Runtime) -> Scenario:
         shipment=shipment.id,
         subject=subject.user_id,
         subject_token=subject.token_id,
+        purchasing=_purchasing(net, gauze),
+        quarantine=_quarantine(net),
         users={**world.users, "auditing_admin": auditing_admin},
         spare_tokens=spare,
     )
+
+
+def _purchasing(net: Network, item: Item) -> dict[str, int]:
+    """A supplier of the item at 12.50 per 100; at CENTRAL a draft, a requisition waiting for
+    approval (above the threshold, requested by the network's operator) and an open PO."""
+    rt, actor, central = net.rt, net.actor, net.central.id
+    supplier = purchasing.create_supplier(rt, actor, purchasing.NewSupplier("GLDW", "Great Lakes"))
+    offer = purchasing.add_supplier_item(
+        rt, actor, supplier.id, purchasing.NewSupplierItem(item.id, 100, Decimal("12.50"))
+    )
+
+    def requisition(packs: int) -> int:
+        line = purchasing.RequisitionLineSpec(offer.id, packs)
+        spec = purchasing.NewRequisition(central, supplier.id, [line])
+        return purchasing.create_requisition(rt, actor, spec).id
+
+    draft, pending, ordered = requisition(1), requisition(100), requisition(2)
+    purchasing.submit_requisition(rt, actor, pending)
+    order_id = purchasing.submit_requisition(rt, actor, ordered).purchase_order_id
+    assert order_id is not None
+    order = purchasing.get_purchase_order(rt, actor, order_id)
+    return {
+        "supplier": supplier.id,
+        "offer": offer.id,
+        "draft": draft,
+        "pending": pending,
+        "order": order.id,
+        "order_line": order.lines[0].id,
+    }
+
+
+def _quarantine(net: Network) -> dict[str, int]:
+    """At CENTRAL, a receipt against DSCSA shipment data that left an expired bottle and a
+    foreign one (FAKE1, under investigation) in quarantine."""
+    dscsa_item(net)
+    case = quarantine_case(net)
+    inbound = receiving.get_session(net.rt, net.actor, case.session_id).shipment_id
+    assert inbound is not None
+    return {
+        "discrepancy": case.expired_discrepancy_id,
+        "investigation": case.investigation_id,
+        "inbound": inbound,
+    }
 
 
 def _spare_token(net: Network, user: ApiUser) -> int:
@@ -260,6 +314,14 @@ class Endpoint:
 
 def _any_site(key: str) -> Reveals:
     return lambda s, body: any(x[key] == s.central for x in body["items"])
+
+
+def _empty(s: Scenario) -> dict[str, Any]:
+    return {}
+
+
+def _listed_at_central(s: Scenario, body: Any) -> bool:
+    return any(x["site_id"] == s.central for x in body)
 
 
 def _any_row(s: Scenario, body: Any) -> bool:
@@ -469,6 +531,89 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         refusal=HIDDEN,
         reveals_central=_any_row,
     ),
+    # purchasing: suppliers are the organization's, requisitions and orders CENTRAL's
+    Endpoint("GET", "/suppliers", Scope.SOMEWHERE),
+    Endpoint(
+        "POST",
+        "/suppliers",
+        Scope.SOMEWHERE,
+        "manage_suppliers",
+        body=lambda s: {"code": "NEW", "name": "New Supplier", "gln": "0614141000012"},
+        ok=201,
+    ),
+    Endpoint("GET", "/suppliers/{supplier}", Scope.SOMEWHERE),
+    Endpoint(
+        "POST",
+        "/suppliers/{supplier}/items",
+        Scope.SOMEWHERE,
+        "manage_suppliers",
+        body=lambda s: {"item_id": s.item, "pack_units": 30, "pack_price": "4.10"},
+        ok=201,
+    ),
+    Endpoint(
+        "GET", "/requisitions", Scope.CENTRAL, refusal=HIDDEN, reveals_central=_any_site("site_id")
+    ),
+    Endpoint("GET", "/requisitions?site_id={central}", Scope.CENTRAL),
+    Endpoint(
+        "POST",
+        "/requisitions",
+        Scope.CENTRAL,
+        "order",
+        body=lambda s: {
+            "site_id": s.central,
+            "supplier_id": s.purchasing["supplier"],
+            "lines": [{"supplier_item_id": s.purchasing["offer"], "packs": 3}],
+        },
+        ok=201,
+    ),
+    Endpoint("GET", "/requisitions/{pending}", Scope.CENTRAL),
+    Endpoint("POST", "/requisitions/{draft}/submit", Scope.CENTRAL, "order"),
+    Endpoint(
+        "POST", "/requisitions/{pending}/approve", Scope.CENTRAL, "approve_orders", body=_empty
+    ),
+    Endpoint(
+        "POST",
+        "/requisitions/{pending}/reject",
+        Scope.CENTRAL,
+        "approve_orders",
+        body=lambda s: {"note": "not this week"},
+    ),
+    Endpoint("POST", "/requisitions/{pending}/cancel", Scope.CENTRAL, "order"),
+    Endpoint(
+        "GET", "/approvals", Scope.CENTRAL, refusal=HIDDEN, reveals_central=_any_site("site_id")
+    ),
+    Endpoint(
+        "GET",
+        "/purchase-orders",
+        Scope.CENTRAL,
+        refusal=HIDDEN,
+        reveals_central=_any_site("site_id"),
+    ),
+    Endpoint("GET", "/purchase-orders/{order}", Scope.CENTRAL),
+    Endpoint(
+        "POST",
+        "/purchase-orders/{order}/receipts",
+        Scope.CENTRAL,
+        "receive",
+        body=lambda s: {
+            "location_id": s.storage,
+            "lines": [
+                {
+                    "line_id": s.purchasing["order_line"],
+                    "quantity": 50,
+                    "lot_number": "P-1",
+                    "expiry": "2028-01-31",
+                }
+            ],
+        },
+        ok=201,
+    ),
+    Endpoint("POST", "/purchase-orders/{order}/close", Scope.CENTRAL, "order", body=_empty),
+    Endpoint("POST", "/purchase-orders/{order}/cancel", Scope.CENTRAL, "order", body=_empty),
+    Endpoint(
+        "GET", "/on-order", Scope.CENTRAL, refusal=HIDDEN, reveals_central=_any_site("site_id")
+    ),
+    Endpoint("GET", "/on-order?site_id={central}", Scope.CENTRAL),
     # people
     Endpoint("GET", "/me", Scope.SIGNED_IN),
     Endpoint("GET", "/users", Scope.SOMEWHERE, "manage_users"),
@@ -532,6 +677,69 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         ok=204,
         refusal=not_found("NOT_FOUND"),
     ),
+    Endpoint(
+        "POST",
+        "/documents/destructions",
+        Scope.CENTRAL,
+        "adjust",
+        body=lambda s: {
+            "site_id": s.central,
+            "from_location_id": s.storage,
+            "reason_code": "DAMAGED",
+            "lines": [{"item_id": s.item, "quantity": 2}],
+        },
+        ok=201,
+    ),
+    # quarantine and DSCSA investigations at CENTRAL: read by viewers, decided by investigators
+    Endpoint(
+        "GET", "/discrepancies", Scope.CENTRAL, refusal=HIDDEN, reveals_central=_listed_at_central
+    ),
+    Endpoint("GET", "/discrepancies?site_id={central}", Scope.CENTRAL),
+    Endpoint(
+        "POST",
+        "/discrepancies/{discrepancy}/resolution",
+        Scope.CENTRAL,
+        "investigate",
+        body=lambda s: {"outcome": "destroy", "note": "expired on arrival"},
+    ),
+    Endpoint(
+        "GET", "/investigations", Scope.CENTRAL, refusal=HIDDEN, reveals_central=_listed_at_central
+    ),
+    Endpoint("GET", "/investigations/{investigation}", Scope.CENTRAL),
+    Endpoint(
+        "POST",
+        "/investigations/{investigation}/notes",
+        Scope.CENTRAL,
+        "investigate",
+        body=lambda s: {"note": "asked the manufacturer"},
+        ok=201,
+    ),
+    Endpoint(
+        "POST",
+        "/investigations/{investigation}/close",
+        Scope.CENTRAL,
+        "investigate",
+        body=lambda s: {
+            "outcome": "illegitimate",
+            "notification_reference": "FDA-3911-1",
+            "notified_at": NOW.isoformat(),
+        },
+    ),
+    # traceability: a product identifier seen only at CENTRAL, and a shipment addressed to it
+    Endpoint(
+        "GET",
+        f"/products/{GTIN}/FAKE1/transaction-information",
+        Scope.CENTRAL,
+        refusal=not_found("SERIAL_NOT_FOUND"),
+    ),
+    Endpoint(
+        "GET",
+        f"/products/{GTIN}/FAKE1/trace",
+        Scope.CENTRAL,
+        refusal=not_found("SERIAL_NOT_FOUND"),
+    ),
+    Endpoint("GET", "/shipments/{inbound}", Scope.CENTRAL),
+    Endpoint("GET", "/shipments/{inbound}/file", Scope.CENTRAL),
 )
 
 

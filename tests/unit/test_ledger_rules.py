@@ -447,6 +447,8 @@ ALLOWED_ROUTES = [
     (DocumentType.REVERSAL, PATIENT, STORAGE),
     (DocumentType.REVERSAL, STORAGE, SUPPLIER),
     (DocumentType.REVERSAL, OTHER_STORAGE, TRANSIT),
+    (DocumentType.DESTRUCTION, QUARANTINE, WASTE),
+    (DocumentType.DESTRUCTION, STORAGE, WASTE),
 ]
 
 
@@ -482,6 +484,9 @@ REFUSED_ROUTES = [
     (DocumentType.DISPENSE, STORAGE, WASTE, "to"),
     (DocumentType.DISPENSE_REVERSAL, STORAGE, SHELF, "from"),
     (DocumentType.DISPENSE_REVERSAL, PATIENT, WASTE, "to"),
+    (DocumentType.DESTRUCTION, STORAGE, PATIENT, "to"),
+    (DocumentType.DESTRUCTION, STORAGE, ADJUST, "to"),
+    (DocumentType.DESTRUCTION, SUPPLIER, WASTE, "from"),
 ]
 
 
@@ -607,6 +612,8 @@ def test_an_expired_lot_on_hold_is_reported_as_expired() -> None:
         (DocumentType.ADJUSTMENT, STORAGE, ADJUST),
         (DocumentType.RECEIPT, SUPPLIER, QUARANTINE),
         (DocumentType.REVERSAL, STORAGE, SHELF),
+        (DocumentType.DESTRUCTION, QUARANTINE, WASTE),
+        (DocumentType.DESTRUCTION, STORAGE, WASTE),
     ],
 )
 @pytest.mark.parametrize("unusable", [EXPIRED, HELD], ids=["expired", "quarantined"])

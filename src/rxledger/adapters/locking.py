@@ -165,3 +165,38 @@ def lock_receiving_session(connection: Connection, session_id: int) -> str | Non
         select(c.status).where(c.id == session_id).with_for_update()
     ).scalar_one_or_none()
     return None if status is None else str(status)
+
+
+def lock_requisition(connection: Connection, requisition_id: int) -> str | None:
+    """Lock a requisition's row (two approvers deciding at once queue on it); its status, or None
+    when there is no such requisition."""
+    from rxledger.adapters.tables_receiving import requisitions
+
+    c = requisitions.c
+    status = connection.execute(
+        select(c.status).where(c.id == requisition_id).with_for_update()
+    ).scalar_one_or_none()
+    return None if status is None else str(status)
+
+
+def lock_purchase_order(connection: Connection, order_id: int) -> str | None:
+    """Lock a purchase order's row (receipts, closing and cancelling of one PO queue on it); its
+    status, or None when there is no such PO. A receipt takes it after its balance locks, and
+    nothing that holds it waits for a balance, so the two never wait on each other in a cycle."""
+    from rxledger.adapters.tables_receiving import purchase_orders
+
+    c = purchase_orders.c
+    status = connection.execute(
+        select(c.status).where(c.id == order_id).with_for_update()
+    ).scalar_one_or_none()
+    return None if status is None else str(status)
+
+
+def lock_site_numbering(connection: Connection, site_id: int) -> None:
+    """Serialize the numbering of a site's purchase orders on its site row. ``FOR NO KEY UPDATE``
+    on PostgreSQL: it does not block postings, whose foreign keys take ``FOR KEY SHARE``."""
+    from rxledger.adapters.tables import sites
+
+    connection.execute(
+        select(sites.c.id).where(sites.c.id == site_id).with_for_update(key_share=True)
+    ).first()

@@ -2,7 +2,8 @@
 
 ``build_demo(rt)`` creates the organization, its three sites and their locations, about 400 items
 from real products, and walks two years day by day (receipts, put-away, transfers, dispensing,
-returns, adjustments, reversals) under an injected clock. The same seed gives the same demo.
+returns, adjustments, reversals) under an injected clock, then adds suppliers and the last
+evening's purchase orders (``demo.purchasing``). The same seed gives the same demo.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from rxledger.demo.demand import demand_plan, stocking_points
 from rxledger.demo.history import HistoryWalk
 from rxledger.demo.network import ORGANIZATION_CODE, build_network
 from rxledger.demo.products import DemoProduct, load_demo_products, shared_data_dir
+from rxledger.demo.purchasing import seed_purchasing
 from rxledger.domain.clock import ManualClock, as_utc
 from rxledger.services import catalog
 from rxledger.services.runtime import Actor, Runtime
@@ -83,14 +85,15 @@ def build_demo(
     plan = demand_plan(points, products, start.date(), days, rng)
     walk = HistoryWalk(demo_rt, clock, network, plan, start.date(), end_at.date(), rng)
     tally = walk.run(days, start, lambda done, total: report(STAGE_HISTORY, done, total))
+    bought = seed_purchasing(demo_rt, clock, network, item_ids)
     return DemoSummary(
         organization=network.organization.code,
         sites=len(network.sites),
         locations=network.location_count,
         items=len(item_ids),
-        lots=len(tally.lots),
-        documents=tally.documents,
-        movements=tally.movements,
+        lots=len(tally.lots | bought.lots),
+        documents=tally.documents + bought.documents,
+        movements=tally.movements + bought.movements,
         seconds=round(time.perf_counter() - started, 3),
         stockouts=tally.stockouts,
         refusals=tally.refusals,

@@ -105,6 +105,10 @@ _ROUTES: dict[DocumentType, tuple[set[str], set[str]]] = {
     DocumentType.TRANSFER_RECEIVE: ({LocationType.IN_TRANSIT}, {_PHYSICAL}),
     DocumentType.DISPENSE: ({_AVAILABLE}, {LocationType.PATIENT}),
     DocumentType.DISPENSE_REVERSAL: ({LocationType.PATIENT}, {_PHYSICAL}),
+    DocumentType.DESTRUCTION: (
+        {_PHYSICAL},
+        {LocationType.WASTE, LocationType.REVERSE_DISTRIBUTOR},
+    ),
 }
 _ADJUSTMENT_SIDES = {LocationType.ADJUSTMENT}
 

@@ -88,6 +88,8 @@ class DocumentType(StrEnum):
     DISPENSE_REVERSAL = "dispense_reversal"
     ADJUSTMENT = "adjustment"
     REVERSAL = "reversal"
+    # Stock leaves for the site's waste (destroyed) or reverse distributor location, with a reason.
+    DESTRUCTION = "destruction"
 
 
 class DeaSchedule(StrEnum):

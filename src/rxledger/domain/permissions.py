@@ -166,4 +166,7 @@ _POSTING: Mapping[str, Permission] = {
     "dispense_reversal": Permission.DISPENSE,
     "adjustment": Permission.ADJUST,
     "reversal": Permission.REVERSE,
+    # A write-off like an adjustment: whoever may adjust stock may destroy it. Investigation
+    # outcomes that destroy stock also need INVESTIGATE, checked by the investigations service.
+    "destruction": Permission.ADJUST,
 }

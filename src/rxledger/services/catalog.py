@@ -57,6 +57,9 @@ DEFAULT_REASON_CODES: tuple[tuple[str, str, str], ...] = (
     ("DATA_ENTRY", "Data entry error correction", "adjustment"),
     ("SAMPLE", "Manufacturer sample", "adjustment"),
     ("OPENING", "Opening balance", "adjustment"),
+    ("REJECTED", "Rejected at receiving and destroyed", "destruction"),
+    ("RETURNED", "Returned to the supplier through a reverse distributor", "destruction"),
+    ("ILLEGITIMATE", "Illegitimate product (DSCSA): destroyed, FDA notified", "destruction"),
 )
 
 

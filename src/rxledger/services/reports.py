@@ -586,7 +586,12 @@ def preview(rt: Runtime, actor: Actor, use_case: UseCase[C], command: C) -> Prev
     The confirm screens show this before the user posts; the later post checks everything again.
     """
     header = replace(command.header, idempotency_key=f"preview:{uuid.uuid4()}", dry_run=True)
-    document = use_case(rt, actor, replace(command, header=header))
+    return describe_plan(rt, actor, use_case(rt, actor, replace(command, header=header)))
+
+
+def describe_plan(rt: Runtime, actor: Actor, document: PostedDocument) -> Preview:
+    """A dry run's document as a preview: its lines described, and the balances before and after
+    (for use cases whose commands are not stock commands, such as a receipt against a PO)."""
     with rt.uow(read_only=True) as uow:
         lines = _lines_of(uow.connection, actor, document)
         changes = _balance_changes(uow.connection, actor, document)

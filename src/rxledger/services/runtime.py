@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from rxledger.domain.clock import Clock
 from rxledger.domain.permissions import Actor
+from rxledger.domain.purchasing import PurchasingPolicy
 from rxledger.domain.receiving import ReceivingPolicy
 from rxledger.services.reference_cache import ReferenceCache
 from rxledger.services.unit_of_work import UnitOfWork
@@ -16,6 +17,7 @@ from rxledger.services.unit_of_work import UnitOfWork
 __all__ = [
     "Actor",
     "LedgerPolicy",
+    "PurchasingPolicy",
     "ReceivingPolicy",
     "Runtime",
     "SecurityPolicy",
@@ -47,6 +49,7 @@ class Runtime:
     policy: LedgerPolicy = field(default_factory=LedgerPolicy)
     security: SecurityPolicy = field(default_factory=SecurityPolicy)
     receiving_policy: ReceivingPolicy = field(default_factory=ReceivingPolicy)
+    purchasing_policy: PurchasingPolicy = field(default_factory=PurchasingPolicy)
     references: ReferenceCache = field(default_factory=ReferenceCache, compare=False, repr=False)
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:

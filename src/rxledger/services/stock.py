@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 
 from sqlalchemy import Connection
@@ -142,6 +142,19 @@ class Reverse:
     """Undo a posted document with a reversing document that points at it."""
 
     document_id: int
+    header: Header = field(default_factory=Header)
+
+
+@dataclass(frozen=True, slots=True)
+class Destroy:
+    """Destroy stock (to the site's waste location) or hand it to a reverse distributor, with a
+    reason code on the document and on every line."""
+
+    site_id: int
+    from_location_id: int
+    lines: Sequence[StockLine]
+    reason_code: str
+    to: LocationType = LocationType.WASTE
     header: Header = field(default_factory=Header)
 
 
@@ -379,6 +392,41 @@ def reverse(rt: Runtime, actor: Actor, cmd: Reverse) -> PostedDocument:
     return post(
         rt, actor, DocumentType.REVERSAL, cmd.header, _with_header(payload, cmd.header), resolve
     )
+
+
+def destroy(
+    rt: Runtime, actor: Actor, cmd: Destroy, *, on_posted: AfterPosting | None = None
+) -> PostedDocument:
+    """Send stock to the site's waste or reverse distributor location with an active reason code;
+    unusable lots (expired, held, quarantined, recalled) may always be destroyed."""
+    actor.require(Permission.ADJUST, cmd.site_id)
+    _require_lines(cmd.lines)
+    if cmd.to not in (LocationType.WASTE, LocationType.REVERSE_DISTRIBUTOR):
+        raise errors.ValidationFailed(
+            "stock is destroyed to waste or handed to the reverse distributor", to=cmd.to.value
+        )
+
+    def resolve(conn: Connection) -> Draft:
+        if cmd.reason_code not in repo.active_reason_codes(conn, actor.organization_id):
+            raise errors.UnknownReasonCode(
+                f"{cmd.reason_code!r} is not an active reason code", reason_code=cmd.reason_code
+            )
+        target = _virtual(rt, conn, cmd.site_id, cmd.to)
+        lines: list[Line] = [
+            replace(line, reason_code=cmd.reason_code)
+            for line in _move_lines(cmd.lines, cmd.from_location_id, target.id)
+            if isinstance(line, MoveLine)
+        ]
+        return Draft(cmd.site_id, lines, on_posted=on_posted)
+
+    header = replace(cmd.header, reason_code=cmd.reason_code)
+    payload = {
+        "site_id": cmd.site_id,
+        "from": cmd.from_location_id,
+        "to": cmd.to.value,
+        "lines": _dicts(cmd.lines),
+    }
+    return post(rt, actor, DocumentType.DESTRUCTION, header, _with_header(payload, header), resolve)
 
 
 # --- helpers ------------------------------------------------------------------------------------

@@ -13,8 +13,10 @@ from rxledger.entrypoints.api import (
     catalog_routes,
     errors,
     imports_routes,
+    investigation_routes,
     ledger_routes,
     people_routes,
+    purchasing_routes,
     scan_routes,
 )
 from rxledger.services.runtime import Runtime
@@ -55,6 +57,8 @@ def create_app(rt: Runtime, *, with_web: bool = True, threads: int | None = None
         app.include_router(router, prefix="/api/v1")
     app.include_router(scan_routes.router, prefix="/api/v1")
     app.include_router(imports_routes.router, prefix="/api/v1")
+    app.include_router(purchasing_routes.router, prefix="/api/v1")
+    app.include_router(investigation_routes.router, prefix="/api/v1")
     if with_web:
         from rxledger.entrypoints.web import routes as web
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
+from rxledger.domain.model import LocationType
 from rxledger.entrypoints.api import schemas as s
 from rxledger.entrypoints.api.deps import (
     MAX_ID,
@@ -142,6 +143,23 @@ def post_adjustment(
         for x in body.lines
     ]
     return _out(stock.adjust(rt, actor, stock.Adjust(body.site_id, lines, _header(body, key))))
+
+
+@router.post("/documents/destructions", **_POSTED)  # type: ignore[arg-type]
+def post_destruction(
+    body: s.DestructionIn, rt: RuntimeDep, actor: ActorDep, key: IdempotencyKey = None
+) -> dict[str, Any]:
+    """Destroy stock (to waste) or hand it to the reverse distributor, with a reason code; name
+    the lot of expired or held stock (first-expiry-first-out takes usable lots only)."""
+    command = stock.Destroy(
+        body.site_id,
+        body.from_location_id,
+        _lines(body.lines),
+        body.reason_code,
+        LocationType(body.to),
+        _header(body, key),
+    )
+    return _out(stock.destroy(rt, actor, command))
 
 
 @router.post("/documents/{document_id}/reversal", **_POSTED)  # type: ignore[arg-type]

@@ -264,6 +264,16 @@ class MoveIn(_Header):
     lines: list[StockLineIn] = Field(min_length=1, max_length=1000)
 
 
+class DestructionIn(_Header):
+    site_id: Id
+    from_location_id: Id
+    reason_code: str = Field(min_length=1, max_length=40, description="An active reason code.")
+    to: Literal["waste", "reverse_distributor"] = Field(
+        default="waste", description="Destroyed, or handed to the reverse distributor."
+    )
+    lines: list[StockLineIn] = Field(min_length=1, max_length=1000)
+
+
 class TransferIn(_Header):
     site_id: Id
     from_location_id: Id

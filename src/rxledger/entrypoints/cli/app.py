@@ -22,7 +22,7 @@ from rich.progress import (
 from rich.table import Table
 
 from rxledger import bootstrap
-from rxledger.entrypoints.cli import postings, receiving, scans
+from rxledger.entrypoints.cli import investigations, postings, purchasing, receiving, scans
 from rxledger.entrypoints.cli.context import (
     console,
     emit_json,
@@ -43,6 +43,8 @@ app = typer.Typer(
 postings.register(app)
 scans.register(app)
 receiving.register(app)
+purchasing.register(app)
+investigations.register(app)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 

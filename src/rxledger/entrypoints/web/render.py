@@ -53,6 +53,7 @@ DOC_LABELS = {
     "dispense_reversal": "Return",
     "adjustment": "Adjustment",
     "reversal": "Reversal",
+    "destruction": "Destruction",
 }
 
 

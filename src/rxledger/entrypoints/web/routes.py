@@ -5,7 +5,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from rxledger.entrypoints.web import pages, people_routes, stock_routes
+from rxledger.entrypoints.web import (
+    pages,
+    people_routes,
+    purchasing_routes,
+    quarantine_routes,
+    stock_routes,
+)
 from rxledger.entrypoints.web.render import HERE
 
 
@@ -13,4 +19,6 @@ def install(app: FastAPI) -> None:
     """The pages at /, the stylesheet, scripts and vendored libraries at /static."""
     for router in (people_routes.router, pages.router, stock_routes.router):
         app.include_router(router)
+    app.include_router(purchasing_routes.router)
+    app.include_router(quarantine_routes.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

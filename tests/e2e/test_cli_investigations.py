@@ -1,0 +1,101 @@
+"""``rxledger investigation`` and ``rxledger trace`` end to end, against a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from rxledger.adapters.database import create_db_engine
+from rxledger.adapters.ingest.epcis_schema import epcis_validator
+from rxledger.domain.clock import ManualClock
+from rxledger.domain.permissions import Grant, Role
+from rxledger.entrypoints.cli.app import app
+from rxledger.services import identity
+from rxledger.services.runtime import LedgerPolicy, Runtime
+from tests.builders import build_network
+from tests.conftest import NOW
+from tests.e2e.api_support import PASSWORD, use_fast_password_hashing
+from tests.quarantine_builders import GTIN, QuarantineCase, dscsa_item, quarantine_case
+
+
+@pytest.fixture
+def db(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> tuple[str, QuarantineCase]:
+    """A foreign bottle under investigation at CENTRAL, a pharmacist and a technician there."""
+    use_fast_password_hashing(monkeypatch)
+    engine = create_db_engine(sqlite_url)
+    net = build_network(Runtime(engine=engine, clock=ManualClock(NOW), policy=LedgerPolicy()))
+    dscsa_item(net)
+    case = quarantine_case(net)
+    for name, role in (("pharm", Role.PHARMACIST), ("tech", Role.TECHNICIAN)):
+        identity.create_user(
+            net.rt,
+            net.actor,
+            username=name,
+            full_name=name,
+            password=PASSWORD,
+            grants=[Grant(role, net.central.id)],
+        )
+    engine.dispose()
+    return sqlite_url, case
+
+
+def run(url: str, user: str, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["--database", url, "--user", user, *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_an_investigation_is_listed_and_closed_once_from_the_command_line(
+    db: tuple[str, QuarantineCase],
+) -> None:
+    url, case = db
+    # given the open investigation
+    code, out, err = run(url, "tech", "investigation", "list", "--json")
+    assert code == 0, err
+    assert [(c["id"], c["serial"]) for c in json.loads(out)] == [(case.investigation_id, "FAKE1")]
+    close = ("investigation", "close", str(case.investigation_id), "--outcome", "illegitimate")
+    # when a technician closes it, or the pharmacist without the notification
+    code, _, err = run(url, "tech", *close)
+    assert (code, "FORBIDDEN" in err) == (6, True)
+    code, _, err = run(url, "pharm", *close)
+    assert (code, "NOTIFICATION_REQUIRED" in err) == (3, True)
+    # when the pharmacist gives it
+    notice = ("--notification-reference", "FDA-3911-9", "--notified-at", "2026-06-01T13:00:00Z")
+    code, out, err = run(url, "pharm", *close, *notice, "--json")
+    # then the package is destroyed and the investigation closed, once
+    assert code == 0, err
+    done = json.loads(out)
+    assert done["document"]["doc_type"] == "destruction"
+    assert (done["record"]["status"], done["record"]["notification_reference"]) == (
+        "illegitimate",
+        "FDA-3911-9",
+    )
+    code, _, err = run(url, "pharm", *close, *notice)
+    assert (code, "INVESTIGATION_ALREADY_CLOSED" in err) == (5, True)
+
+
+def test_a_note_and_a_bad_notification_time(db: tuple[str, QuarantineCase]) -> None:
+    url, case = db
+    code, out, err = run(url, "pharm", "investigation", "note", str(case.investigation_id), "hm")
+    assert code == 0, err
+    assert "pharm: hm" in out
+    bad = ("--notification-reference", "FDA-1", "--notified-at", "yesterday")
+    close = ("investigation", "close", str(case.investigation_id), "--outcome", "illegitimate")
+    code, _, err = run(url, "pharm", *close, *bad)
+    assert (code, "VALIDATION_ERROR" in err) == (3, True)
+
+
+def test_the_trace_prints_an_epcis_document_or_a_table(db: tuple[str, QuarantineCase]) -> None:
+    url, _ = db
+    code, out, err = run(url, "tech", "trace", GTIN, "FAKE1", "--json")
+    assert code == 0, err
+    document = json.loads(out)
+    assert list(epcis_validator().iter_errors(document)) == []
+    assert [e["bizStep"] for e in document["epcisBody"]["eventList"]] == ["receiving"]
+    code, out, _ = run(url, "tech", "trace", GTIN, "FAKE1")
+    assert code == 0
+    assert "QUAR" in out
+    assert "No shipment's transaction information lists this package." in out
+    code, _, err = run(url, "tech", "trace", GTIN, "NOPE")
+    assert (code, "SERIAL_NOT_FOUND" in err) == (4, True)
