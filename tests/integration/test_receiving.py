@@ -212,3 +212,42 @@ def test_another_sites_technician_cannot_scan_into_the_session(net: Network) -> 
     )
     with pytest.raises(errors.Forbidden):
         receiving.scan(net.rt, retail_tech, session.id, _datamatrix("S00"))
+
+
+def test_only_an_investigator_takes_stock_out_of_quarantine(net: Network) -> None:
+    from rxledger.domain.permissions import Actor, Grant, Role
+    from rxledger.services import stock
+
+    # given stock in quarantine (a blind receipt of a DSCSA product)
+    item = _dscsa_item(net)
+    session = receiving.open_session(net.rt, net.actor, net.central.id)
+    receiving.scan(net.rt, net.actor, session.id, _datamatrix("X1"))
+    receiving.close(net.rt, net.actor, session.id)
+    tech = Actor(net.actor.organization_id, "t", grants=(Grant(Role.TECHNICIAN, net.central.id),))
+    pharmacist = Actor(
+        net.actor.organization_id, "p", grants=(Grant(Role.PHARMACIST, net.central.id),)
+    )
+    move = stock.Move(
+        net.central.id,
+        net.central.quarantine.id,
+        net.central.storage.id,
+        [stock.StockLine(item.id, 100)],
+    )
+    # when a technician moves it to storage, then it is refused and stays put
+    with pytest.raises(errors.Forbidden):
+        stock.move(net.rt, tech, move)
+    with pytest.raises(errors.Forbidden):
+        stock.ship_transfer(
+            net.rt,
+            tech,
+            stock.ShipTransfer(
+                net.central.id,
+                net.central.quarantine.id,
+                net.retail.id,
+                [stock.StockLine(item.id, 100)],
+            ),
+        )
+    assert _on_hand(net, item, net.central.quarantine.id) == 100
+    # and a pharmacist, who may investigate, may release it
+    stock.move(net.rt, pharmacist, move)
+    assert _on_hand(net, item, net.central.storage.id) == 100

@@ -214,14 +214,12 @@ def move(
         "to": cmd.to_location_id,
         "lines": _dicts(cmd.lines),
     }
-    return post(
-        rt,
-        actor,
-        doc_type,
-        cmd.header,
-        _with_header(payload, cmd.header),
-        lambda _c: Draft(cmd.site_id, lines, on_posted=on_posted),
-    )
+
+    def resolve(conn: Connection) -> Draft:
+        _require_release_right(rt, conn, actor, cmd.site_id, cmd.from_location_id)
+        return Draft(cmd.site_id, lines, on_posted=on_posted)
+
+    return post(rt, actor, doc_type, cmd.header, _with_header(payload, cmd.header), resolve)
 
 
 def ship_transfer(rt: Runtime, actor: Actor, cmd: ShipTransfer) -> PostedDocument:
@@ -234,6 +232,7 @@ def ship_transfer(rt: Runtime, actor: Actor, cmd: ShipTransfer) -> PostedDocumen
     def resolve(conn: Connection) -> Draft:
         if repo.site_by_id(conn, actor.organization_id, cmd.to_site_id) is None:
             raise errors.SiteNotFound(f"no site {cmd.to_site_id}", site_id=cmd.to_site_id)
+        _require_release_right(rt, conn, actor, cmd.site_id, cmd.from_location_id)
         transit = _virtual(rt, conn, cmd.site_id, LocationType.IN_TRANSIT)
         return Draft(
             cmd.site_id,
@@ -661,6 +660,17 @@ def _virtual(rt: Runtime, conn: Connection, site_id: int, type_: LocationType) -
             f"site {site_id} has no {type_.value.replace('_', ' ')} location", site_id=site_id
         )
     return location
+
+
+def _require_release_right(
+    rt: Runtime, conn: Connection, actor: Actor, site_id: int, from_location_id: int
+) -> None:
+    """Stock leaves a quarantine location only by the decision of someone who may investigate:
+    a technician who may move stock may not take it out of quarantine."""
+    source = rt.references.locations(conn, actor.organization_id, {from_location_id})
+    location = source.get(from_location_id)
+    if location is not None and location.type == LocationType.QUARANTINE:
+        actor.require(Permission.INVESTIGATE, site_id)
 
 
 def _require_lines(lines: Sequence[object]) -> None:
