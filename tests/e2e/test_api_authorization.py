@@ -47,7 +47,14 @@ from tests.e2e.api_support import (
     ledger_state,
     use_fast_password_hashing,
 )
-from tests.quarantine_builders import GTIN, dscsa_item, quarantine_case
+from tests.quarantine_builders import (
+    GTIN,
+    datamatrix,
+    dscsa_item,
+    dscsa_shipment,
+    quarantine_case,
+    receive_scans,
+)
 
 ANONYMOUS = "anonymous"
 
@@ -138,6 +145,7 @@ class Scenario:
     subject_token: int
     purchasing: Mapping[str, int]  # supplier, offer, draft, pending, order, order_line
     quarantine: Mapping[str, int]  # discrepancy, investigation, inbound (a DSCSA shipment)
+    receiving: Mapping[str, int]  # awaiting (a shipment), session_open, session_line, ...
     users: Mapping[str, ApiUser]
     spare_tokens: Mapping[str, int]
 
@@ -160,6 +168,7 @@ class Scenario:
             "own_token": self.spare_tokens.get(persona, self.subject_token),
             **self.purchasing,
             **self.quarantine,
+            **self.receiving,
         }
 
 
@@ -217,6 +226,7 @@ def build_scenario(rt: Runtime) -> Scenario:
         subject_token=subject.token_id,
         purchasing=_purchasing(net, gauze),
         quarantine=_quarantine(net),
+        receiving=_receiving(net),  # after _quarantine: its DSCSA item
         users={**world.users, "auditing_admin": auditing_admin},
         spare_tokens=spare,
     )
@@ -262,6 +272,24 @@ def _quarantine(net: Network) -> dict[str, int]:
         "discrepancy": case.expired_discrepancy_id,
         "investigation": case.investigation_id,
         "inbound": inbound,
+    }
+
+
+def _receiving(net: Network) -> dict[str, int]:
+    """At CENTRAL: a DSCSA shipment awaiting receipt; an open session against another one with a
+    bottle scanned and a line of two bottles to count; a posted session whose accepted bottle
+    waits on the dock to be put away."""
+    rt, actor, central = net.rt, net.actor, net.central.id
+    awaiting = dscsa_shipment(net, "d")
+    session = receiving.open_session(rt, actor, central, shipment_id=dscsa_shipment(net, "e"))
+    receiving.scan(rt, actor, session.id, datamatrix("S10"))
+    counted = receiving.scan(rt, actor, session.id, f"(01){GTIN}(17)280131(10)A1", packages=2)
+    posted = receive_scans(net, datamatrix("S11"), shipment=dscsa_shipment(net, "f"))
+    return {
+        "awaiting": awaiting,
+        "session_open": session.id,
+        "session_line": counted.lines[0].id,
+        "session_posted": posted,
     }
 
 
@@ -740,6 +768,42 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
     Endpoint("GET", "/shipments/{inbound}", Scope.CENTRAL),
     Endpoint("GET", "/shipments/{inbound}/file", Scope.CENTRAL),
+    # receiving sessions at CENTRAL: read by viewers, scanned by receivers, put away by movers
+    Endpoint("GET", "/shipments?site_id={central}", Scope.CENTRAL),
+    Endpoint("GET", "/receiving-sessions?site_id={central}", Scope.CENTRAL),
+    Endpoint(
+        "POST",
+        "/receiving-sessions",
+        Scope.CENTRAL,
+        "receive",
+        body=lambda s: {"site_id": s.central, "shipment_id": s.receiving["awaiting"]},
+        ok=201,
+    ),
+    Endpoint("GET", "/receiving-sessions/{session_open}", Scope.CENTRAL),
+    Endpoint(
+        "POST",
+        "/receiving-sessions/{session_open}/scans",
+        Scope.CENTRAL,
+        "receive",
+        body=lambda s: {"scan": datamatrix("S12")},
+        ok=201,
+    ),
+    Endpoint(
+        "PATCH",
+        "/receiving-sessions/{session_open}/lines/{session_line}",
+        Scope.CENTRAL,
+        "receive",
+        body=lambda s: {"packages": 3},
+    ),
+    Endpoint("POST", "/receiving-sessions/{session_open}/close", Scope.CENTRAL, "receive", ok=201),
+    Endpoint(
+        "POST",
+        "/receiving-sessions/{session_posted}/put-away",
+        Scope.CENTRAL,
+        "move",
+        body=lambda s: {"location": "MAIN-A1"},
+        ok=201,
+    ),
 )
 
 

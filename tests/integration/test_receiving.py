@@ -251,3 +251,35 @@ def test_only_an_investigator_takes_stock_out_of_quarantine(net: Network) -> Non
     # and a pharmacist, who may investigate, may release it
     stock.move(net.rt, pharmacist, move)
     assert _on_hand(net, item, net.central.storage.id) == 100
+
+
+def test_a_scan_without_the_lot_of_a_lot_tracked_product_is_refused_at_the_dock(
+    net: Network,
+) -> None:
+    # given a DSCSA product (lot- and expiry-tracked) and a session against its shipment
+    _dscsa_item(net)
+    session = receiving.open_session(net.rt, net.actor, net.central.id, shipment_id=_shipment(net))
+    # when its GTIN alone, or a lot without an expiry, is scanned: then neither is recorded,
+    # since a receipt without them could never be posted
+    for text in (GTIN, f"(01){GTIN}(10)A1"):
+        with pytest.raises(errors.LotRequired):
+            receiving.scan(net.rt, net.actor, session.id, text)
+    assert receiving.get_session(net.rt, net.actor, session.id).lines == ()
+
+
+def test_a_count_is_confirmed_in_packages_of_the_scanned_level(net: Network) -> None:
+    # given two bottles of 100 counted from one label
+    item = _dscsa_item(net)
+    session = receiving.open_session(net.rt, net.actor, net.central.id, shipment_id=_shipment(net))
+    outcome = receiving.scan(
+        net.rt, net.actor, session.id, f"(01){GTIN}(17)280131(10)A1", packages=2
+    )
+    (line,) = outcome.lines
+    assert (line.quantity, line.package_units, line.packages) == (200, 100, 2)
+    # when the technician confirms three bottles
+    receiving.set_count(net.rt, net.actor, session.id, line.id, 3)
+    # then the line holds 300 capsules, and they are what the receipt posts to the dock
+    (counted,) = receiving.get_session(net.rt, net.actor, session.id).lines
+    assert (counted.quantity, counted.packages) == (300, 3)
+    receiving.close(net.rt, net.actor, session.id)
+    assert _on_hand(net, item, net.central.receiving.id) == 300

@@ -117,3 +117,20 @@ def test_counts_against_the_shipment_name_shortages_and_excess() -> None:
         for d in count_discrepancies(expected, received)
     }
     assert found == {(7, "A1"): (300, 400), (7, "A2"): (100, 0), (7, "A3"): (0, 50)}
+
+
+def test_accepted_units_fill_the_order_lines_then_spill_to_quarantine() -> None:
+    from rxledger.domain.receiving import Allocation, OrderLine, allocate_to_order
+
+    amox = _item(id=7, generic_name="amoxicillin", strength="500 mg", dosage_form="capsule")
+    generic = _item(id=8, generic_name="Amoxicillin", strength="500MG", dosage_form="Capsule")
+    other = _item(id=9, generic_name="ibuprofen", strength="200 mg", dosage_form="tablet")
+    lines = [OrderLine(1, amox, 300), OrderLine(2, other, 50)]
+    # when 250 units of the ordered item, 100 of an equivalent one and 20 unordered arrive
+    allocations, excess = allocate_to_order(
+        {7: 250, 8: 100, 10: 20}, {7: amox, 8: generic, 9: other}, lines
+    )
+    # then the ordered item fills its line, the substitute takes what room is left
+    assert allocations == [Allocation(1, 7, 250, False), Allocation(1, 8, 50, True)]
+    # and the rest of the substitute, and the unordered item, are excess
+    assert excess == {8: 50, 10: 20}

@@ -24,14 +24,21 @@ def session_by_id(conn: Connection, org_id: int, session_id: int) -> Row[Any] | 
     ).first()
 
 
-def sessions_of_site(conn: Connection, site_id: int, *, limit: int = 50) -> list[Row[Any]]:
+def sessions_of_site(
+    conn: Connection,
+    site_id: int,
+    *,
+    status: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[Row[Any]]:
     s = r.receiving_sessions.c
+    statement = select(r.receiving_sessions).where(s.site_id == site_id)
+    if status is not None:
+        statement = statement.where(s.status == status)
     return list(
         conn.execute(
-            select(r.receiving_sessions)
-            .where(s.site_id == site_id)
-            .order_by(s.opened_at.desc(), s.id.desc())
-            .limit(limit)
+            statement.order_by(s.opened_at.desc(), s.id.desc()).limit(limit).offset(offset)
         )
     )
 
@@ -144,6 +151,15 @@ def shipment_packages(conn: Connection, shipment_id: int) -> list[Row[Any]]:
     return list(conn.execute(select(r.shipment_packages).where(c.shipment_id == shipment_id)))
 
 
+def purchase_order_site(conn: Connection, org_id: int, purchase_order_id: int) -> int | None:
+    """The site of an organization's purchase order; None when there is no such order."""
+    c = r.purchase_orders.c
+    site = conn.execute(
+        select(c.site_id).where(c.organization_id == org_id, c.id == purchase_order_id)
+    ).scalar_one_or_none()
+    return None if site is None else int(site)
+
+
 def set_shipment_status(conn: Connection, shipment_id: int, status: str) -> None:
     conn.execute(update(r.shipments).where(r.shipments.c.id == shipment_id).values(status=status))
 
@@ -174,3 +190,21 @@ def location_of_type(conn: Connection, site_id: int, type_: str) -> Row[Any] | N
 def location_by_code(conn: Connection, site_id: int, code: str) -> Row[Any] | None:
     c = t.locations.c
     return conn.execute(select(t.locations).where(c.site_id == site_id, c.code == code)).first()
+
+
+def packages_of_items(
+    conn: Connection, org_id: int, item_ids: Sequence[int]
+) -> dict[int, list[tuple[str | None, int]]]:
+    """Each item's package levels as (NDC-10 as labelled, base units)."""
+    if not item_ids:
+        return {}
+    p = t.item_packages.c
+    rows = conn.execute(
+        select(p.item_id, p.ndc10, p.base_units).where(
+            p.organization_id == org_id, p.item_id.in_(sorted(set(item_ids)))
+        )
+    )
+    found: dict[int, list[tuple[str | None, int]]] = {}
+    for row in rows:
+        found.setdefault(row.item_id, []).append((row.ndc10, row.base_units))
+    return found

@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, insert, or_, select
+from sqlalchemy import Connection, Row, Select, and_, insert, or_, select
 
 from rxledger.adapters import tables as t
 from rxledger.adapters import tables_receiving as r
@@ -183,4 +183,49 @@ def packages_by_identifier(
             )
             .order_by(p.shipment_id.desc())
         )
+    )
+
+
+def shipments_of_site(
+    conn: Connection,
+    org_id: int,
+    site_id: int,
+    *,
+    status: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[Row[Any]]:
+    """A site's imported shipments with their file's name and import time, newest first."""
+    s = r.shipments.c
+    statement = _shipment_summaries(org_id).where(s.site_id == site_id)
+    if status is not None:
+        statement = statement.where(s.status == status)
+    return list(conn.execute(statement.order_by(s.id.desc()).limit(limit).offset(offset)))
+
+
+def shipment_summary(conn: Connection, org_id: int, shipment_id: int) -> Row[Any] | None:
+    """One shipment as ``shipments_of_site`` lists it."""
+    return conn.execute(_shipment_summaries(org_id).where(r.shipments.c.id == shipment_id)).first()
+
+
+def _shipment_summaries(org_id: int) -> Select[Any]:
+    s, f = r.shipments.c, r.shipment_files.c
+    return (
+        select(
+            s.id,
+            s.site_id,
+            s.format,
+            s.reference,
+            s.sender,
+            s.receiver,
+            s.purchase_order_number,
+            s.shipped_at,
+            s.status,
+            s.summary,
+            f.filename,
+            f.received_at,
+            f.received_by,
+        )
+        .join_from(r.shipments, r.shipment_files, f.id == s.file_id)
+        .where(s.organization_id == org_id)
     )

@@ -16,6 +16,7 @@ from datetime import date
 from enum import StrEnum
 
 from rxledger.domain.model import Item
+from rxledger.domain.purchasing import is_equivalent
 
 
 class Reason(StrEnum):
@@ -160,3 +161,52 @@ def count_discrepancies(
         for item, lot in keys
         if expected.get((item, lot), 0) != received.get((item, lot), 0)
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    """What a PO line can still take: its item and the units up to its over-receipt allowance."""
+
+    line_id: int
+    item: Item
+    room: int
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    line_id: int
+    item_id: int
+    units: int
+    substitute: bool
+
+
+def allocate_to_order(
+    accepted: Mapping[int, int], items: Mapping[int, Item], lines: Iterable[OrderLine]
+) -> tuple[list[Allocation], dict[int, int]]:
+    """Count a session's accepted units per item against the PO's lines, in line order: first
+    the lines of the same item, then lines whose item it may substitute (same generic, strength
+    and form); what no line has room for is returned as excess per item (it goes to quarantine:
+    more than was ordered, or not ordered at all)."""
+    room = {line.line_id: line.room for line in lines}
+    ordered = list(lines)
+    allocations: list[Allocation] = []
+    excess: dict[int, int] = {}
+    for item_id, units in sorted(accepted.items()):
+        left = units
+        same = [line for line in ordered if line.item.id == item_id]
+        alike = [
+            line
+            for line in ordered
+            if line.item.id != item_id
+            and item_id in items
+            and is_equivalent(line.item, items[item_id])
+        ]
+        for line, substitute in [(line, False) for line in same] + [(line, True) for line in alike]:
+            take = min(left, room[line.line_id])
+            if take > 0:
+                allocations.append(Allocation(line.line_id, item_id, take, substitute))
+                room[line.line_id] -= take
+                left -= take
+        if left > 0:
+            excess[item_id] = left
+    return allocations, excess

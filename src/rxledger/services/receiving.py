@@ -16,7 +16,7 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
@@ -26,6 +26,7 @@ from rxledger.adapters import receiving_repository as rr
 from rxledger.adapters import repository as repo
 from rxledger.domain import errors
 from rxledger.domain import scanning as scan_rules
+from rxledger.domain.identifiers import Ndc
 from rxledger.domain.model import Item, LocationType
 from rxledger.domain.permissions import Permission
 from rxledger.domain.receiving import (
@@ -38,7 +39,7 @@ from rxledger.domain.receiving import (
     count_discrepancies,
     judge,
 )
-from rxledger.services import scanning, stock
+from rxledger.services import receiving_orders, scanning, stock
 from rxledger.services.posting import Header, PostedDocument
 from rxledger.services.runtime import Actor, Runtime
 
@@ -61,6 +62,17 @@ class ReceivingLine:
     scanned_by: str
     scanned_at: datetime
     available_at: datetime | None
+    package_units: int | None = None  # base units per package of the scanned level
+
+    @property
+    def packages(self) -> int | None:
+        """The count in packages of the scanned level, when the package's size is known."""
+        return self.quantity // self.package_units if self.package_units else None
+
+    @property
+    def available_after(self) -> timedelta | None:
+        """Receiving-to-available time: from the scan to the put-away onto a shelf."""
+        return None if self.available_at is None else self.available_at - self.scanned_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +86,11 @@ class ExpectedLine:
     expected: int  # base units, when the GTIN's package level is known; else the sender's count
     received: int
     description: str | None
+
+    @property
+    def outstanding(self) -> int:
+        """What the shipment lists and was not accepted (yet); never negative."""
+        return max(self.expected - self.received, 0)
 
 
 @dataclass(frozen=True)
@@ -103,6 +120,13 @@ class ScanOutcome:
     quarantined: int
     message: str
 
+    @property
+    def verdict(self) -> str:
+        """``accepted``, ``quarantined``, or ``partly_quarantined`` (some units of a case)."""
+        if self.quarantined == 0:
+            return "accepted"
+        return "quarantined" if self.quarantined == len(self.lines) else "partly_quarantined"
+
 
 def open_session(
     rt: Runtime,
@@ -125,6 +149,17 @@ def open_session(
             if shipment is None or shipment.site_id not in (None, site_id):
                 raise errors.NotFound(
                     f"no shipment {shipment_id} for this site", shipment=shipment_id
+                )
+            if purchase_order_id is None:
+                purchase_order_id = receiving_orders.order_for_shipment(
+                    conn, actor, site_id, shipment.purchase_order_number
+                )
+        if purchase_order_id is not None:
+            order_site = rr.purchase_order_site(conn, actor.organization_id, purchase_order_id)
+            if order_site != site_id:
+                raise errors.PurchaseOrderNotFound(
+                    f"no purchase order {purchase_order_id} for this site",
+                    purchase_order_id=purchase_order_id,
                 )
         session_id = rr.insert_session(
             conn,
@@ -167,10 +202,22 @@ def get_session(rt: Runtime, actor: Actor, session_id: int) -> ReceivingSession:
     return _session(row, lines, expected, found)
 
 
-def list_sessions(rt: Runtime, actor: Actor, site_id: int) -> list[ReceivingSession]:
+def list_sessions(
+    rt: Runtime,
+    actor: Actor,
+    site_id: int,
+    *,
+    status: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[ReceivingSession]:
+    """A site's sessions (headers only), newest first, optionally of one status."""
     actor.require(Permission.VIEW, site_id)
     with rt.uow(read_only=True) as uow:
-        return [_session(row) for row in rr.sessions_of_site(uow.connection, site_id)]
+        rows = rr.sessions_of_site(
+            uow.connection, site_id, status=status, limit=limit, offset=offset
+        )
+        return [_session(row) for row in rows]
 
 
 def scan(
@@ -204,7 +251,7 @@ def scan(
                 )
         rules = policy or rt.receiving_policy
         verdicts = [judge(u, expected, rules, today, damaged=damaged) for u in units]
-        ids = _record(rt, conn, actor, row, text, units, verdicts)
+        ids = _record(rt, conn, actor, row, text, units, verdicts, packages)
         lines = tuple(_line(r) for r in rr.lines_of(conn, session_id) if r.id in set(ids))
         uow.commit()
     held = sum(1 for v in verdicts if v.quarantine)
@@ -240,9 +287,15 @@ def close(rt: Runtime, actor: Actor, session_id: int) -> PostedDocument:
     line_count = len(session.lines)
     if not session.lines and session.status == OPEN:
         raise errors.ValidationFailed("nothing was scanned in this session")
-    over = [d for d in _count_check(session) if d.excess > 0]
-    short = [d for d in _count_check(session) if d.received < d.expected]
-    lines = _receipt_lines(session, over)
+    counted = _count_check(session)
+    over = [d for d in counted if d.excess > 0]
+    short = [d for d in counted if d.received < d.expected]
+    excess = {(d.item_id, d.lot): d.excess for d in over}
+    accepted, splittable = _accepted(session, excess)
+    order = receiving_orders.plan(rt, actor, session.purchase_order_id, accepted, splittable)
+    for key, units in order.quarantine.items():
+        excess[key] = excess.get(key, 0) + units
+    lines = _receipt_lines(session, excess)
     now = rt.clock.now()
 
     def on_posted(conn: Connection, document_id: int, _movements: Sequence[Any]) -> None:
@@ -250,8 +303,11 @@ def close(rt: Runtime, actor: Actor, session_id: int) -> PostedDocument:
             raise errors.ValidationFailed(f"receiving session {session_id} is already closed")
         if len(rr.lines_of(conn, session_id)) != line_count:
             raise errors.ValidationFailed("a scan arrived while closing; close the session again")
+        receiving_orders.record(conn, actor, order, document_id)
         for d in [*over, *short]:
             rr.insert_discrepancy(conn, _count_discrepancy(actor, session, d, now))
+        for details in receiving_orders.excess_discrepancies(order, accepted):
+            rr.insert_discrepancy(conn, _discrepancy(actor, session, details, now))
         rr.close_session(
             conn,
             session_id,
@@ -273,7 +329,7 @@ def close(rt: Runtime, actor: Actor, session_id: int) -> PostedDocument:
             session.location_id,
             lines,
             Header(
-                reference=f"RCV-{session_id}",
+                reference=order.number or f"RCV-{session_id}",
                 idempotency_key=f"receiving-session:{session_id}:close",
             ),
         ),
@@ -345,12 +401,31 @@ def _units(
         raise errors.InvalidQuantity("a serialized package is counted once")
     match = scanning.match_scan(conn, actor.organization_id, parsed)
     item = _item(conn, actor, match.item.id) if match.item else None
+    if item is not None:
+        _require_lot(item, parsed)
     per_package = match.package.base_units if match.package else 1
     gtin = parsed.gtin or (match.package.gtin if match.package else None)
     unit = ReceivedUnit(
         item, gtin, parsed.lot, parsed.expiry, parsed.serial, per_package * packages
     )
     return [unit]
+
+
+def _require_lot(item: Item, parsed: scan_rules.Scan) -> None:
+    """A package of a lot-tracked product is received with its lot (and its expiry, when that is
+    tracked): a scan without them could never be posted, so it is refused at the dock, not at
+    the close."""
+    if item.lot_tracked and not parsed.lot:
+        raise errors.LotRequired(
+            f"{item.name} is lot-tracked: scan the barcode that carries the lot (the GS1 "
+            "DataMatrix), not the GTIN alone",
+            gtin=parsed.gtin,
+        )
+    if item.lot_tracked and item.expiry_tracked and parsed.expiry is None:
+        raise errors.LotRequired(
+            f"{item.name} tracks expiry: scan the barcode that carries the expiry date",
+            gtin=parsed.gtin,
+        )
 
 
 def _declared_content(conn: Connection, shipment_id: int | None) -> dict[str, list[Any]]:
@@ -399,7 +474,12 @@ def _record(
     text: str,
     units: list[ReceivedUnit],
     verdicts: list[Disposition],
+    packages: int,
 ) -> list[int]:
+    """Insert one line per unit with its verdict, and a discrepancy for each one held. A line
+    keeps the base units of one package, so its count can later be confirmed in packages: the
+    units of a case are serialized packages of their own; one scanned package is ``packages``
+    of the same size."""
     now = rt.clock.now()
     first = rr.next_line_no(conn, row.id)
     ids = rr.insert_lines(
@@ -412,7 +492,7 @@ def _record(
                 "scan": text[:2000],
                 "gtin": unit.gtin,
                 "item_id": unit.item.id if unit.item else None,
-                "package_units": unit.quantity if unit.serial else None,
+                "package_units": unit.quantity if unit.serial else unit.quantity // packages,
                 "lot_number": unit.lot,
                 "expiry": unit.expiry,
                 "serial": unit.serial,
@@ -511,10 +591,16 @@ def _expected_lines(
     for ln in lines:
         if ln.disposition == "accept":
             received[(ln.item_id, ln.lot_number)] += ln.quantity
+    levels = rr.packages_of_items(
+        conn, actor.organization_id, [r.item_id for r in rows if r.item_id is not None]
+    )
     merged: dict[tuple[int | None, str | None, str | None], list[Any]] = {}
     for r in rows:
         item_id = sizes[r.gtin][0] if r.gtin in sizes else r.item_id
-        units = r.quantity * sizes[r.gtin][1] if r.gtin in sizes and r.unit == "EA" else r.quantity
+        per_package = (
+            sizes[r.gtin][1] if r.gtin in sizes else _package_of_ndc(levels.get(r.item_id), r.ndc)
+        )
+        units = r.quantity * per_package if r.unit == "EA" else r.quantity
         key = (item_id, r.gtin, r.lot_number)
         if key in merged:
             merged[key][0] += units
@@ -526,6 +612,25 @@ def _expected_lines(
         )
         for (item_id, gtin, lot), (units, expiry, description) in merged.items()
     )
+
+
+def _package_of_ndc(levels: list[tuple[str | None, int]] | None, ndc: str | None) -> int:
+    """Base units in the package an NDC names (the sender counts packages, ``EA``): the level
+    labelled with that NDC, else the item's only level, else one."""
+    if not levels:
+        return 1
+    digits = (ndc or "").replace("-", "")
+    for labelled, units in levels:
+        if labelled and digits and _ndc11(labelled) == digits.zfill(11):
+            return units
+    return levels[0][1] if len(levels) == 1 else 1
+
+
+def _ndc11(labelled: str) -> str:
+    try:
+        return Ndc.parse(labelled).ndc11
+    except errors.InvalidIdentifier:
+        return ""
 
 
 def _count_check(session: ReceivingSession) -> list[CountDiscrepancy]:
@@ -571,12 +676,45 @@ def _count_discrepancy(
 # --- posting ------------------------------------------------------------------------------------
 
 
+def _accepted(
+    session: ReceivingSession, excess: dict[tuple[int, str | None], int]
+) -> tuple[dict[tuple[int, str | None], int], set[tuple[int, str | None]]]:
+    """Accepted units per (item, lot) once the count's excess is held back, and which of those
+    keys can be split (not serialized packages)."""
+    accepted: dict[tuple[int, str | None], int] = defaultdict(int)
+    splittable: set[tuple[int, str | None]] = set()
+    for ln in session.lines:
+        if ln.item_id is not None and ln.disposition == "accept":
+            accepted[(ln.item_id, ln.lot_number)] += ln.quantity
+            if ln.serial is None:
+                splittable.add((ln.item_id, ln.lot_number))
+    for key, units in excess.items():
+        if key in accepted:
+            accepted[key] = max(accepted[key] - units, 0)
+    return dict(accepted), splittable
+
+
+def _discrepancy(
+    actor: Actor, session: ReceivingSession, details: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    return {
+        "organization_id": actor.organization_id,
+        "site_id": session.site_id,
+        "session_id": session.id,
+        "line_id": None,
+        "reason": Reason.COUNT_MISMATCH.value,
+        "details": json.dumps(details),
+        "status": "open",
+        "opened_by": actor.username,
+        "opened_at": now,
+    }
+
+
 def _receipt_lines(
-    session: ReceivingSession, over: Sequence[CountDiscrepancy]
+    session: ReceivingSession, excess: dict[tuple[int, str | None], int]
 ) -> list[stock.ReceiptLine]:
     """One receipt line per serialized package; other packages summed per (item, lot, place),
-    with any count above the shipment's data split off into quarantine."""
-    excess = {(d.item_id, d.lot): d.excess for d in over}
+    with the units held back (above the shipment's data or the PO) split off into quarantine."""
     lines: list[stock.ReceiptLine] = []
     sums: dict[tuple[int, str | None, date | None, int], int] = defaultdict(int)
     for ln in session.lines:
@@ -689,6 +827,7 @@ def _line(r: Any) -> ReceivingLine:
         r.scanned_by,
         r.scanned_at,
         r.available_at,
+        r.package_units,
     )
 
 

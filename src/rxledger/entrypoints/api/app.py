@@ -17,6 +17,7 @@ from rxledger.entrypoints.api import (
     ledger_routes,
     people_routes,
     purchasing_routes,
+    receiving_routes,
     scan_routes,
 )
 from rxledger.services.runtime import Runtime
@@ -59,6 +60,7 @@ def create_app(rt: Runtime, *, with_web: bool = True, threads: int | None = None
     app.include_router(imports_routes.router, prefix="/api/v1")
     app.include_router(purchasing_routes.router, prefix="/api/v1")
     app.include_router(investigation_routes.router, prefix="/api/v1")
+    app.include_router(receiving_routes.router, prefix="/api/v1")
     if with_web:
         from rxledger.entrypoints.web import routes as web
 

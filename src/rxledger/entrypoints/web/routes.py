@@ -10,6 +10,7 @@ from rxledger.entrypoints.web import (
     people_routes,
     purchasing_routes,
     quarantine_routes,
+    receiving_routes,
     stock_routes,
 )
 from rxledger.entrypoints.web.render import HERE
@@ -21,4 +22,5 @@ def install(app: FastAPI) -> None:
         app.include_router(router)
     app.include_router(purchasing_routes.router)
     app.include_router(quarantine_routes.router)
+    app.include_router(receiving_routes.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
