@@ -11,12 +11,12 @@ from typing import Any
 
 from rich.console import Console
 
-from bench import http, ingest, posting, reads, scans
+from bench import http, ingest, posting, reads, receiving_api, scans
 from bench.databases import ENGINES, Databases
 from bench.machine import describe, load_average
 from bench.report import RESULTS, print_report, write_json
 
-BENCHMARKS = ("posting", "queries", "scans", "ingest", "http")
+BENCHMARKS = ("posting", "queries", "scans", "ingest", "receiving", "http")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     scanned: dict[str, scans.ScanBenchResult] = {}
     ingested: dict[str, ingest.IngestResult] = {}
     served: dict[str, http.HttpResult] = {}
+    received: dict[str, receiving_api.ReceivingResult] = {}
     try:
         for engine in engines:
             if "posting" in only:
@@ -56,6 +57,11 @@ def main(argv: list[str] | None = None) -> None:
                 with dbs.engine(engine, "ingest") as db:
                     console.log(f"{engine}: shipment data ingest")
                     ingested[engine] = ingest.run(db)
+            if "receiving" in only:
+                console.log(
+                    f"{engine}: receiving {receiving_api.UNITS:,} scanned units via the API"
+                )
+                received[engine] = receiving_api.run(dbs, engine)
             if "http" in only:
                 served[engine] = http.run(
                     dbs,
@@ -70,11 +76,14 @@ def main(argv: list[str] | None = None) -> None:
         dbs.close()
     print_report(console, machine, posted, read)
     _print_more(console, scanned, ingested, served)
+    for line in receiving_api.table_rows(received):
+        console.print(line)
     output = args.output or RESULTS / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     more: dict[str, Any] = {
         "scans": {engine: asdict(result) for engine, result in scanned.items()},
         "ingest": {engine: result.as_json() for engine, result in ingested.items()},
         "http": http.as_json(served) if served else {},
+        "receiving": {engine: result.as_json() for engine, result in received.items()},
     }
     write_json(output, machine, vars(args) | {"output": str(output)}, posted, read, more)
     console.print(f"JSON: {output}")

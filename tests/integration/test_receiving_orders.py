@@ -136,3 +136,21 @@ def test_an_item_not_on_the_po_is_held_in_quarantine(net: Network) -> None:
         )
         == 200
     )
+
+
+def test_a_lot_the_856_does_not_name_is_quarantined(net: Network) -> None:
+    # given the 856, whose lines name NDCs (no GTINs) and lots, imported for the site
+    _bottled(net, "Hydrocodone/APAP 5/325 mg tablet", HYDROCODONE)
+    _bottled(net, "Ibuprofen 600 mg tablet", IBUPROFEN)
+    imported = imports.import_shipment(
+        net.rt, net.actor, "asn", ASN, filename="asn.edi", site_id=net.central.id
+    )
+    session = receiving.open_session(
+        net.rt, net.actor, net.central.id, shipment_id=imported.shipment_ids[0]
+    )
+    # when the listed lot and another lot of the same product are scanned
+    listed = receiving.scan(net.rt, net.actor, session.id, _scan(IBUPROFEN, "AB1240", "271231"))
+    other = receiving.scan(net.rt, net.actor, session.id, _scan(IBUPROFEN, "ZZ9", "271231"))
+    # then the listed lot is accepted and the other goes to quarantine
+    assert listed.quarantined == 0
+    assert (other.quarantined, other.lines[0].reason) == (1, "not_in_shipment")

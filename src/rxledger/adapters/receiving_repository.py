@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
 
 from rxledger.adapters import tables as t
 from rxledger.adapters import tables_receiving as r
@@ -208,3 +208,96 @@ def packages_of_items(
     for row in rows:
         found.setdefault(row.item_id, []).append((row.ndc10, row.base_units))
     return found
+
+
+# --- what one scan needs to know, without reading the whole shipment ----------------------------
+
+
+def has_children(conn: Connection, shipment_id: int, key: str) -> bool:
+    """Whether the shipment's data packs anything inside this package (a case, a pallet)."""
+    c = r.shipment_packages.c
+    found = conn.execute(
+        select(c.id).where(c.shipment_id == shipment_id, c.parent_key == key).limit(1)
+    ).first()
+    return found is not None
+
+
+def lists_lots(conn: Connection, shipment_id: int) -> bool:
+    """Whether the shipment's data names any lot at all (then a lot it does not name is foreign)."""
+    for table in (r.shipment_lines, r.shipment_packages):
+        found = conn.execute(
+            select(table.c.id)
+            .where(table.c.shipment_id == shipment_id, table.c.lot_number.is_not(None))
+            .limit(1)
+        ).first()
+        if found is not None:
+            return True
+    return False
+
+
+def declared_lots(
+    conn: Connection, shipment_id: int, wanted: Collection[tuple[str, int | None, str]]
+) -> set[tuple[str, str]]:
+    """Which of these (GTIN, item, lot) the shipment's lines or packages name, by the GTIN or by
+    the item the import matched (an 856 line names an NDC, not a GTIN): as (GTIN, lot) pairs."""
+    found: set[tuple[str, str]] = set()
+    for table in (r.shipment_lines, r.shipment_packages):
+        c = table.c
+        ordered = sorted(wanted, key=lambda w: (w[0], w[1] or 0, w[2]))
+        for start in range(0, len(ordered), 400):
+            chunk = ordered[start : start + 400]
+            conditions = [
+                and_(
+                    c.lot_number == lot,
+                    or_(c.gtin == gtin, c.item_id == item) if item is not None else c.gtin == gtin,
+                )
+                for gtin, item, lot in chunk
+            ]
+            rows = conn.execute(
+                select(c.gtin, c.item_id, c.lot_number).where(
+                    c.shipment_id == shipment_id, or_(*conditions)
+                )
+            )
+            named = [(row.gtin, row.item_id, row.lot_number) for row in rows]
+            for gtin, item, lot in chunk:
+                if any(n[2] == lot and (n[0] == gtin or (item and n[1] == item)) for n in named):
+                    found.add((gtin, lot))
+    return found
+
+
+def declared_serials(
+    conn: Connection, shipment_id: int, keys: Collection[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Which of these (GTIN, serial) product identifiers the shipment's packages name."""
+    c = r.shipment_packages.c
+    found: set[tuple[str, str]] = set()
+    for chunk in _chunked(sorted(keys)):
+        rows = conn.execute(
+            select(c.gtin, c.serial).where(
+                c.shipment_id == shipment_id,
+                or_(*[and_(c.gtin == g, c.serial == s) for g, s in chunk]),
+            )
+        )
+        found |= {(row.gtin, row.serial) for row in rows}
+    return found
+
+
+def serials_scanned(
+    conn: Connection, session_id: int, keys: Collection[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Which of these (GTIN, serial) identifiers this session has already scanned."""
+    c = r.receiving_lines.c
+    found: set[tuple[str, str]] = set()
+    for chunk in _chunked(sorted(keys)):
+        rows = conn.execute(
+            select(c.gtin, c.serial).where(
+                c.session_id == session_id,
+                or_(*[and_(c.gtin == g, c.serial == s) for g, s in chunk]),
+            )
+        )
+        found |= {(row.gtin, row.serial) for row in rows}
+    return found
+
+
+def _chunked(values: list[tuple[str, str]], size: int = 400) -> list[list[tuple[str, str]]]:
+    return [values[start : start + size] for start in range(0, len(values), size)]

@@ -18,6 +18,13 @@ from enum import StrEnum
 from rxledger.domain.model import Item
 from rxledger.domain.purchasing import is_equivalent
 
+DAMAGED_DETAIL = "marked damaged at receiving"
+
+
+def was_marked_damaged(detail: str | None) -> bool:
+    """Whether a held package's recorded detail says it was marked damaged at the dock."""
+    return DAMAGED_DETAIL in (detail or "")
+
 
 class Reason(StrEnum):
     UNKNOWN_GTIN = "unknown_gtin"
@@ -66,6 +73,12 @@ class ExpectedContent:
     lots: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset()
     serials: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset()
     has_data: bool = False
+    # Whether the data names lots at all, when ``lots`` holds only the pairs asked about.
+    names_lots: bool | None = None
+
+    @property
+    def lists_lots(self) -> bool:
+        return bool(self.lots) if self.names_lots is None else self.names_lots or bool(self.lots)
 
     @classmethod
     def none(cls) -> ExpectedContent:
@@ -100,9 +113,14 @@ def judge(
 ) -> Disposition:
     """Accept the package, or hold it in quarantine with the first reason that applies."""
     if unit.item is None:
-        return Disposition.hold(Reason.UNKNOWN_GTIN, f"GTIN {unit.gtin} is not in the item master")
+        unknown = f"GTIN {unit.gtin} is not in the item master"
+        # The damage is kept in the detail: judged again once its GTIN is known, the package
+        # must still be held (``services/rejudging.py``).
+        return Disposition.hold(
+            Reason.UNKNOWN_GTIN, f"{unknown}; {DAMAGED_DETAIL}" if damaged else unknown
+        )
     if damaged:
-        return Disposition.hold(Reason.DAMAGED, "marked damaged at receiving")
+        return Disposition.hold(Reason.DAMAGED, DAMAGED_DETAIL)
     if unit.expiry is not None:
         if unit.expiry < today:
             return Disposition.hold(Reason.EXPIRED, f"expired on {unit.expiry}")
@@ -130,7 +148,7 @@ def _against_shipment(unit: ReceivedUnit, item: Item, expected: ExpectedContent)
             f"serial {unit.serial} of GTIN {gtin} is not in the shipment's transaction data",
             suspect=True,
         )
-    if unit.lot is not None and expected.lots and (gtin, unit.lot) not in expected.lots:
+    if unit.lot is not None and expected.lists_lots and (gtin, unit.lot) not in expected.lots:
         return Disposition.hold(
             Reason.NOT_IN_SHIPMENT, f"lot {unit.lot} of GTIN {gtin} is not in the shipment's data"
         )

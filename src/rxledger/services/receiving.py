@@ -240,9 +240,10 @@ def scan(
         row = _session_row(conn, actor, session_id, Permission.RECEIVE)
         if locking.lock_receiving_session(conn, session_id) != OPEN:
             raise errors.ValidationFailed(f"receiving session {session_id} is closed")
-        expected = _expected_content(conn, row.shipment_id)
         units = _units(conn, actor, row, parsed, packages)
-        seen = rr.serials_in_session(conn, session_id)
+        expected = _expected_for(conn, row.shipment_id, units)
+        identifiers = {(u.gtin or "", u.serial) for u in units if u.serial is not None}
+        seen = rr.serials_scanned(conn, session_id, identifiers) if identifiers else set()
         for unit in units:
             if unit.serial is not None and (unit.gtin or "", unit.serial) in seen:
                 raise errors.ValidationFailed(
@@ -385,9 +386,13 @@ def _units(
 ) -> list[ReceivedUnit]:
     """The packages a scan stands for: the units inside a declared case or pallet, or the one
     package scanned."""
-    declared = _declared_content(conn, row.shipment_id)
     key = parsed.sscc or (f"{parsed.gtin}:{parsed.serial}" if parsed.serial else None)
-    if key is not None and key in declared:
+    if (
+        key is not None
+        and row.shipment_id is not None
+        and rr.has_children(conn, row.shipment_id, key)
+    ):
+        declared = _declared_content(conn, row.shipment_id)
         return _units_in_container(conn, actor, declared, key)
     if parsed.sscc is not None:
         raise errors.ValidationFailed(
@@ -577,6 +582,24 @@ def _expected_content(conn: Connection, shipment_id: int | None) -> ExpectedCont
         | {(p.gtin, p.lot_number) for p in packages if p.gtin and p.lot_number},
         serials={(p.gtin, p.serial) for p in packages if p.gtin and p.serial},
         has_data=True,
+    )
+
+
+def _expected_for(
+    conn: Connection, shipment_id: int | None, units: Sequence[ReceivedUnit]
+) -> ExpectedContent:
+    """What the shipment's data says about these units only: a scan costs the same on a pallet of
+    ten thousand units as on a box of ten."""
+    if shipment_id is None:
+        return ExpectedContent.none()
+    pairs = {(u.gtin, u.item.id if u.item else None, u.lot) for u in units if u.gtin and u.lot}
+    serials = {(u.gtin, u.serial) for u in units if u.gtin and u.serial}
+    lots = rr.declared_lots(conn, shipment_id, pairs) if pairs else set()
+    return ExpectedContent(
+        lots=lots,
+        serials=rr.declared_serials(conn, shipment_id, serials) if serials else set(),
+        has_data=True,
+        names_lots=bool(lots) or rr.lists_lots(conn, shipment_id),
     )
 
 
@@ -853,3 +876,24 @@ def _session(
         expected,
         discrepancies,
     )
+
+
+# --- for judging unknown products again (services/rejudging.py) ---------------------------------
+
+
+def expected_content(conn: Connection, shipment_id: int | None) -> ExpectedContent:
+    """What a session's shipment data lists (nothing for a blind receipt)."""
+    return _expected_content(conn, shipment_id)
+
+
+def open_discrepancy(
+    conn: Connection,
+    actor: Actor,
+    session_row: Any,
+    line_id: int,
+    unit: ReceivedUnit,
+    verdict: Disposition,
+    now: datetime,
+) -> None:
+    """Open a held package's discrepancy, and the investigation of a suspect one."""
+    _open_discrepancy(conn, actor, session_row, line_id, unit, verdict, now)
