@@ -84,6 +84,8 @@ WRITTEN_TABLES: tuple[Table, ...] = (
     tr.discrepancies,
     tr.investigations,
     tr.investigation_notes,
+    tr.item_proposals,
+    tr.certificates,
 )
 _IGNORED_COLUMNS = frozenset({"last_used_at"})
 

@@ -28,8 +28,9 @@ from rxledger.adapters.database import create_db_engine
 from rxledger.domain.clock import ManualClock
 from rxledger.domain.model import Item
 from rxledger.domain.permissions import Grant, Role
+from rxledger.domain.stewardship import ProposedItem
 from rxledger.entrypoints.api.app import create_app
-from rxledger.services import identity, purchasing, receiving, stock
+from rxledger.services import identity, purchasing, receiving, stewardship, stock
 from rxledger.services.posting import Header
 from rxledger.services.runtime import LedgerPolicy, Runtime
 from tests.builders import Network
@@ -55,22 +56,34 @@ from tests.quarantine_builders import (
     quarantine_case,
     receive_scans,
 )
+from tests.stewardship_builders import (
+    OTHER_GTIN,
+    UNKNOWN_GTIN,
+    attach,
+    cannabis_item,
+    gtin,
+    lot_of,
+    metrc_tag,
+    open_session_with_unknown,
+    receive_packages,
+)
 
 ANONYMOUS = "anonymous"
+PROPOSED_GTIN = gtin("0950600013437")
 
 # --- who may do what, by hand from the rules ----------------------------------------------------
 
 TECH = frozenset({"view", "receive", "move", "transfer", "dispense"})
 CLINICAL = TECH | {"adjust", "reverse", "manage_items", "investigate"}
 PURCHASING = frozenset({"order", "approve_orders", "manage_suppliers"})
-EVERYTHING = CLINICAL | {"manage_users", "manage_sites"} | PURCHASING
+EVERYTHING = CLINICAL | {"manage_users", "manage_sites"} | PURCHASING | {"approve_items"}
 
 # At CENTRAL: a technician moves stock; pharmacists and managers also adjust, reverse, manage
 # items, order and approve orders; a buyer views, receives, manages items and suppliers and orders;
 # a manager also manages suppliers; an auditor views; an admin does everything.
 AT_CENTRAL: Mapping[str, frozenset[str]] = {
     "technician": TECH,
-    "pharmacist": CLINICAL | {"order", "approve_orders"},
+    "pharmacist": CLINICAL | {"order", "approve_orders", "approve_items"},
     "buyer": frozenset({"view", "receive", "manage_items", "order", "manage_suppliers"}),
     "manager": CLINICAL | PURCHASING,
     "auditor": frozenset({"view"}),
@@ -146,6 +159,7 @@ class Scenario:
     purchasing: Mapping[str, int]  # supplier, offer, draft, pending, order, order_line
     quarantine: Mapping[str, int]  # discrepancy, investigation, inbound (a DSCSA shipment)
     receiving: Mapping[str, int]  # awaiting (a shipment), session_open, session_line, ...
+    stewardship: Mapping[str, int]  # unknown_session, proposal, cannabis_lot, certificate
     users: Mapping[str, ApiUser]
     spare_tokens: Mapping[str, int]
 
@@ -169,6 +183,7 @@ class Scenario:
             **self.purchasing,
             **self.quarantine,
             **self.receiving,
+            **self.stewardship,
         }
 
 
@@ -227,6 +242,7 @@ def build_scenario(rt: Runtime) -> Scenario:
         purchasing=_purchasing(net, gauze),
         quarantine=_quarantine(net),
         receiving=_receiving(net),  # after _quarantine: its DSCSA item
+        stewardship=_stewardship(net, item),
         users={**world.users, "auditing_admin": auditing_admin},
         spare_tokens=spare,
     )
@@ -290,6 +306,25 @@ def _receiving(net: Network) -> dict[str, int]:
         "session_open": session.id,
         "session_line": counted.lines[0].id,
         "session_posted": posted,
+    }
+
+
+def _stewardship(net: Network, item: Item) -> dict[str, int]:
+    """At CENTRAL: an open session whose unknown GTIN has since been linked to the item (to be
+    judged again), a pending item proposal, and a held cannabis lot with a pending certificate,
+    all made by the network's operator (so every persona may check them)."""
+    rt, actor = net.rt, net.actor
+    session = open_session_with_unknown(net)
+    stewardship.link_gtin(rt, actor, item.id, UNKNOWN_GTIN, 30)
+    proposal = ProposedItem(net.central.id, "Cetirizine 10 mg tablet", "tablet", PROPOSED_GTIN, 30)
+    cannabis = cannabis_item(net)
+    receive_packages(net, cannabis, [metrc_tag(1)])
+    certificate = attach(net, actor, lot_of(net, cannabis))
+    return {
+        "unknown_session": session,
+        "proposal": stewardship.propose_item(rt, actor, proposal).id,
+        "cannabis_lot": certificate.lot_id,
+        "certificate": certificate.id,
     }
 
 
@@ -803,6 +838,68 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "move",
         body=lambda s: {"location": "MAIN-A1"},
         ok=201,
+    ),
+    # item-master stewardship: linking needs manage_items, proposing receive at the site,
+    # deciding approve_items there; judging a session again is receiving
+    Endpoint(
+        "POST",
+        "/items/{item}/packages",
+        Scope.SOMEWHERE,
+        "manage_items",
+        body=lambda s: {"gtin": OTHER_GTIN, "base_units": 10},
+        ok=201,
+    ),
+    Endpoint(
+        "POST",
+        "/item-proposals",
+        Scope.CENTRAL,
+        "receive",
+        body=lambda s: {
+            "site_id": s.central,
+            "name": "Loratadine 10 mg tablet",
+            "base_unit": "tablet",
+            "gtin": OTHER_GTIN,
+            "package_units": 30,
+        },
+        ok=201,
+    ),
+    Endpoint(
+        "GET",
+        "/item-proposals",
+        Scope.CENTRAL,
+        refusal=HIDDEN,
+        reveals_central=_any_site("site_id"),
+    ),
+    Endpoint("GET", "/item-proposals/{proposal}", Scope.CENTRAL),
+    Endpoint(
+        "POST", "/item-proposals/{proposal}/approve", Scope.CENTRAL, "approve_items", body=_empty
+    ),
+    Endpoint(
+        "POST",
+        "/item-proposals/{proposal}/reject",
+        Scope.CENTRAL,
+        "approve_items",
+        body=lambda s: {"note": "a duplicate"},
+    ),
+    Endpoint("POST", "/receiving-sessions/{unknown_session}/rejudge", Scope.CENTRAL, "receive"),
+    # certificates of analysis: lots are the organization's; attaching is receiving, the lab
+    # result is decided by whoever approves items
+    Endpoint(
+        "POST",
+        "/lots/{cannabis_lot}/certificates?filename=coa.pdf",
+        Scope.SOMEWHERE,
+        "receive",
+        body=lambda s: {"report": "THC 21.4 %"},
+        ok=201,
+    ),
+    Endpoint("GET", "/lots/{cannabis_lot}/certificates", Scope.SOMEWHERE),
+    Endpoint("GET", "/certificates/{certificate}", Scope.SOMEWHERE),
+    Endpoint(
+        "POST",
+        "/certificates/{certificate}/result",
+        Scope.SOMEWHERE,
+        "approve_items",
+        body=lambda s: {"result": "passed"},
     ),
 )
 

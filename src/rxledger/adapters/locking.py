@@ -200,3 +200,17 @@ def lock_site_numbering(connection: Connection, site_id: int) -> None:
     connection.execute(
         select(sites.c.id).where(sites.c.id == site_id).with_for_update(key_share=True)
     ).first()
+
+
+def lock_lots(connection: Connection, lot_ids: Collection[int]) -> list[Row[Any]]:
+    """Lock lot rows in id order (a lab result and a receipt of the same lot queue on it) and
+    return them. ``FOR NO KEY UPDATE`` on PostgreSQL: movements' foreign keys, which take
+    ``FOR KEY SHARE``, are not blocked, so postings of the lot go on."""
+    return list(
+        connection.execute(
+            select(lots)
+            .where(lots.c.id.in_(sorted(lot_ids)))
+            .order_by(lots.c.id)
+            .with_for_update(key_share=True)
+        )
+    )

@@ -398,3 +398,34 @@ certificates = Table(
     Column("decided_at", UtcDateTime()),
     Index("ix_certificates_lot", "lot_id"),
 )
+
+# --- item-master stewardship: new items proposed at the receiving dock --------------------------
+
+# What a technician proposes for a GTIN the item master does not know. Its status is the status of
+# its row in ``approvals`` (subject ``item_proposal``); ``item_id`` is the item its approval made.
+item_proposals = Table(
+    "item_proposals",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _org(),
+    _site(),
+    Column("gtin", String(14), nullable=False),
+    Column("package_units", BigInteger, nullable=False),
+    Column("package_level", String(20)),
+    Column("sku", String(60), nullable=False),
+    Column("name", String(300), nullable=False),
+    Column("generic_name", String(300), nullable=False),
+    Column("strength", String(120), nullable=False),
+    Column("dosage_form", String(120), nullable=False),
+    Column("route", String(120), nullable=False),
+    Column("base_unit", String(30), nullable=False),
+    Column("ndc10", String(12)),
+    Column("cannabis_category", String(60)),
+    Column("note", Text),
+    Column("session_id", Id, ForeignKey("receiving_sessions.id")),
+    Column("proposed_by", String(120), nullable=False),
+    Column("proposed_at", UtcDateTime(), nullable=False),
+    Column("item_id", Id, ForeignKey("items.id")),
+    CheckConstraint("package_units > 0", name="positive_units"),
+    Index("ix_item_proposals_gtin", "organization_id", "gtin"),
+)

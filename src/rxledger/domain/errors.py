@@ -326,3 +326,28 @@ class SignedInUserRequired(Forbidden):
     """Investigations are signed by a user account, not by an anonymous console operator."""
 
     code = "SIGNED_IN_USER_REQUIRED"
+
+
+# --- item-master stewardship and certificates of analysis ---------------------------------------
+
+
+class GtinAlreadyAssigned(RxLedgerError):
+    """A GTIN names one package level of one item; it cannot be linked or proposed again."""
+
+    code = "GTIN_ALREADY_ASSIGNED"
+    kind = "conflict"
+
+
+class ItemProposalNotFound(NotFound):
+    code = "ITEM_PROPOSAL_NOT_FOUND"
+
+
+class CertificateNotFound(NotFound):
+    code = "CERTIFICATE_NOT_FOUND"
+
+
+class CertificateRequired(RxLedgerError):
+    """A cannabis lot becomes available for sale only with a passed certificate of analysis."""
+
+    code = "CERTIFICATE_REQUIRED"
+    kind = "conflict"

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from rxledger.adapters import repository as repo
 from rxledger.adapters import tables as t
 from rxledger.domain import errors
+from rxledger.domain.certificates import needs_certificate
 from rxledger.domain.identifiers import (
     Ndc,
     is_ascii_digits,
@@ -35,6 +36,7 @@ from rxledger.domain.model import (
     StorageClass,
 )
 from rxledger.domain.permissions import Permission
+from rxledger.services import certificates
 from rxledger.services.runtime import Actor, Runtime
 
 # Every site gets one of each virtual location: the outside world its stock comes from and goes to.
@@ -242,8 +244,17 @@ def _insert_location(
 def create_item(rt: Runtime, actor: Actor, spec: NewItem) -> Item:
     """Add an item with its pack hierarchy; NDCs and GTINs are validated and stored apart."""
     actor.require_anywhere(Permission.MANAGE_ITEMS)
+    with rt.uow() as uow:
+        item_id = insert_item(uow.connection, actor, spec)
+        uow.commit()
+    return get_item(rt, actor, item_id)
+
+
+def insert_item(conn: Connection, actor: Actor, spec: NewItem) -> int:
+    """Insert an item and its packages in the caller's transaction (an approved item proposal
+    creates its item with the approval); a unit level of one base unit is always there."""
     ndc = Ndc.parse(spec.ndc10) if spec.ndc10 else None
-    packages = [_package_values(actor, p) for p in spec.packages]
+    packages = [package_values(actor, p) for p in spec.packages]
     if not any(p["base_units"] == 1 for p in packages):
         packages.insert(
             0,
@@ -256,19 +267,16 @@ def create_item(rt: Runtime, actor: Actor, spec: NewItem) -> Item:
                 "ndc10": None,
             },
         )
-    with rt.uow() as uow:
-        conn = uow.connection
-        try:
-            item_id = conn.execute(
-                insert(t.items).values(**_item_values(actor, spec, ndc)).returning(t.items.c.id)
-            ).scalar_one()
-            conn.execute(insert(t.item_packages), [{**p, "item_id": item_id} for p in packages])
-        except IntegrityError as exc:
-            raise errors.DuplicateCode(
-                f"item {spec.sku} or one of its GTINs already exists", sku=spec.sku
-            ) from exc
-        uow.commit()
-    return get_item(rt, actor, item_id)
+    try:
+        item_id = conn.execute(
+            insert(t.items).values(**_item_values(actor, spec, ndc)).returning(t.items.c.id)
+        ).scalar_one()
+        conn.execute(insert(t.item_packages), [{**p, "item_id": item_id} for p in packages])
+    except IntegrityError as exc:
+        raise errors.DuplicateCode(
+            f"item {spec.sku} or one of its GTINs already exists", sku=spec.sku
+        ) from exc
+    return int(item_id)
 
 
 def _item_values(actor: Actor, spec: NewItem, ndc: Ndc | None) -> dict[str, object]:
@@ -297,7 +305,8 @@ def _item_values(actor: Actor, spec: NewItem, ndc: Ndc | None) -> dict[str, obje
     }
 
 
-def _package_values(actor: Actor, package: PackageSpec) -> dict[str, object]:
+def package_values(actor: Actor, package: PackageSpec) -> dict[str, object]:
+    """A package level's row: a positive size, its GTIN and NDC validated and normalized."""
     if isinstance(package.base_units, bool) or package.base_units <= 0:
         raise errors.InvalidQuantity("a package holds a positive whole number of base units")
     return {
@@ -398,12 +407,14 @@ def _item_ids_for(conn: Connection, org_id: int, value: str) -> set[int]:
 
 
 def set_lot_status(rt: Runtime, actor: Actor, lot_id: int, status: LotStatus) -> Lot:
-    """Put a lot on hold, quarantine, recall or release it; stock stays where it is."""
+    """Put a lot on hold, quarantine, recall or release it; stock stays where it is. A cannabis
+    lot is released only with a passed certificate of analysis (``CERTIFICATE_REQUIRED``)."""
     actor.require_anywhere(Permission.MANAGE_ITEMS)
     with rt.uow() as uow:
         lot = repo.lots_by_id(uow.connection, actor.organization_id, [lot_id]).get(lot_id)
         if lot is None:
             raise errors.LotNotFound(f"no lot {lot_id}", lot_id=lot_id)
+        certificates.require_release(uow.connection, actor, lot, status)
         uow.connection.execute(
             update(t.lots).where(t.lots.c.id == lot_id).values(status=status.value)
         )
@@ -436,10 +447,12 @@ def create_lot(
     expiry: date | None,
     manufacturer: str | None = None,
 ) -> Lot:
-    """Record a lot before its first receipt (receipts also create lots on first sight)."""
+    """Record a lot before its first receipt (receipts also create lots on first sight). A lot
+    of a cannabis item starts on hold: it waits for its certificate of analysis."""
     actor.require_anywhere(Permission.MANAGE_ITEMS)
     with rt.uow() as uow:
-        if item_id not in repo.items_by_id(uow.connection, actor.organization_id, [item_id]):
+        items = repo.items_by_id(uow.connection, actor.organization_id, [item_id])
+        if item_id not in items:
             raise errors.ItemNotFound(f"no item {item_id}", item_id=item_id)
         try:
             lot = repo.insert_lot(
@@ -453,6 +466,9 @@ def create_lot(
             )
         except IntegrityError as exc:
             raise errors.DuplicateCode(f"lot {lot_number} exists", lot_number=lot_number) from exc
+        if needs_certificate(items[item_id]):
+            certificates.hold_uncertified(uow.connection, [lot.id], items)
+            lot = repo.lots_by_id(uow.connection, actor.organization_id, [lot.id])[lot.id]
         uow.commit()
     return lot
 

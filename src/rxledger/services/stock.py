@@ -25,6 +25,7 @@ from rxledger.domain.ledger import (
 )
 from rxledger.domain.model import NO_LOT, DocumentType, Item, Location, LocationType, Lot
 from rxledger.domain.permissions import Permission
+from rxledger.services import certificates
 from rxledger.services.posting import AfterPosting, Draft, Header, PostedDocument, post
 from rxledger.services.runtime import Actor, Runtime
 
@@ -175,7 +176,8 @@ def receive(
         supplier = _virtual(rt, conn, cmd.site_id, LocationType.SUPPLIER)
         for line in cmd.lines:
             require_quantity(line.quantity)
-        lots = _receipt_lots(rt, actor, conn, cmd.lines)
+        items = repo.items_by_id(conn, actor.organization_id, {ln.item_id for ln in cmd.lines})
+        lots = _receipt_lots(rt, actor, conn, cmd.lines, items)
         lines: list[Line] = []
         for line, lot in zip(cmd.lines, lots, strict=True):
             serial_id = None
@@ -191,7 +193,9 @@ def receive(
                     serial_id,
                 )
             )
-        return Draft(cmd.site_id, lines, on_posted=on_posted)
+        # Cannabis lots without a passed certificate of analysis go on hold once posted.
+        hook = certificates.hold_on_receipt(lots, items, on_posted)
+        return Draft(cmd.site_id, lines, on_posted=hook)
 
     _require_lines(cmd.lines)
     payload = {"site_id": cmd.site_id, "location_id": cmd.location_id, "lines": _dicts(cmd.lines)}
@@ -498,13 +502,17 @@ def _adjust_line(number: int, line: AdjustLine, adjustment_id: int) -> Line:
 
 
 def _receipt_lots(
-    rt: Runtime, actor: Actor, conn: Connection, lines: Sequence[ReceiptLine]
+    rt: Runtime,
+    actor: Actor,
+    conn: Connection,
+    lines: Sequence[ReceiptLine],
+    items: Mapping[int, Item],
 ) -> list[Lot]:
     """Each line's lot, created on first sight; a lot on record must match the line's expiry.
 
-    One read of the items, one of the lots, and one insert of the new lots for the whole receipt.
+    One read of the lots and one insert of the new lots for the whole receipt (the caller read
+    the items).
     """
-    items = repo.items_by_id(conn, actor.organization_id, {line.item_id for line in lines})
     keys: list[tuple[int, str]] = []
     for line in lines:
         item = items.get(line.item_id)

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from rxledger import __version__
 from rxledger.entrypoints.api import (
     catalog_routes,
+    certificate_routes,
     errors,
     imports_routes,
     investigation_routes,
@@ -19,6 +20,7 @@ from rxledger.entrypoints.api import (
     purchasing_routes,
     receiving_routes,
     scan_routes,
+    stewardship_routes,
 )
 from rxledger.services.runtime import Runtime
 
@@ -61,6 +63,8 @@ def create_app(rt: Runtime, *, with_web: bool = True, threads: int | None = None
     app.include_router(purchasing_routes.router, prefix="/api/v1")
     app.include_router(investigation_routes.router, prefix="/api/v1")
     app.include_router(receiving_routes.router, prefix="/api/v1")
+    app.include_router(stewardship_routes.router, prefix="/api/v1")
+    app.include_router(certificate_routes.router, prefix="/api/v1")
     if with_web:
         from rxledger.entrypoints.web import routes as web
 

@@ -22,7 +22,14 @@ from rich.progress import (
 from rich.table import Table
 
 from rxledger import bootstrap
-from rxledger.entrypoints.cli import investigations, postings, purchasing, receiving, scans
+from rxledger.entrypoints.cli import (
+    certificates,
+    investigations,
+    postings,
+    purchasing,
+    receiving,
+    scans,
+)
 from rxledger.entrypoints.cli.context import (
     console,
     emit_json,
@@ -45,6 +52,7 @@ scans.register(app)
 receiving.register(app)
 purchasing.register(app)
 investigations.register(app)
+certificates.register(app)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from rxledger.domain.identifiers import Ndc
 from rxledger.domain.model import DocumentType, Item, Location
+from rxledger.entrypoints.web.certificate_routes import certificate_panel
 from rxledger.entrypoints.web.render import WebRoute, render, see_other
 from rxledger.entrypoints.web.scan_lookup import find_product, looks_like_scan
 from rxledger.entrypoints.web.session import Ctx
@@ -93,6 +94,7 @@ def item_page(request: Request, ctx: Ctx, item_id: int, before: Cursor = None) -
     }
     if ctx.can("dispense"):
         context.update(_dispense_panel(ctx, item, here, locations))
+    context.update(certificate_panel(ctx, item))
     return render(request, "item.html", context)
 
 

@@ -6,11 +6,13 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from rxledger.entrypoints.web import (
+    certificate_routes,
     pages,
     people_routes,
     purchasing_routes,
     quarantine_routes,
     receiving_routes,
+    stewardship_routes,
     stock_routes,
 )
 from rxledger.entrypoints.web.render import HERE
@@ -23,4 +25,6 @@ def install(app: FastAPI) -> None:
     app.include_router(purchasing_routes.router)
     app.include_router(quarantine_routes.router)
     app.include_router(receiving_routes.router)
+    app.include_router(stewardship_routes.router)
+    app.include_router(certificate_routes.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
