@@ -55,7 +55,8 @@ def index_context(ctx: WebContext) -> dict[str, Any]:
     return {
         "sessions": receiving.list_sessions(rt, actor, site_id, status="open"),
         "awaiting": shipments.list_shipments(rt, actor, site_id, status="expected"),
-        "posted": posted,
+        # not "posted": base.html sets that name (the ?posted= alert), hiding the list
+        "recently_posted": posted,
     }
 
 
