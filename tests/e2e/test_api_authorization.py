@@ -832,6 +832,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
     Endpoint("POST", "/receiving-sessions/{session_open}/close", Scope.CENTRAL, "receive", ok=201),
     Endpoint(
+        "DELETE",
+        "/receiving-sessions/{session_open}/lines/{session_line}",
+        Scope.CENTRAL,
+        "receive",
+        ok=204,
+    ),
+    Endpoint("POST", "/receiving-sessions/{session_open}/cancel", Scope.CENTRAL, "receive"),
+    Endpoint(
         "POST",
         "/receiving-sessions/{session_posted}/put-away",
         Scope.CENTRAL,

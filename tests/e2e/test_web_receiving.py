@@ -285,3 +285,22 @@ def test_a_scan_is_answered_fast(dock: Dock) -> None:
         assert found
         timings.append(float(found.group(1)))
     assert min(timings) < 200, timings  # milliseconds of server time, on a shared test machine
+
+
+def test_a_mis_scan_is_removed_and_a_session_cancelled(dock: Dock) -> None:
+    browser = dock.web.client_for("technician")
+    session_id = open_session(browser, dock.shipment)
+    scan(browser, session_id, f"(01){BOTTLE_GTIN}(17)270331(10)LOT-A1")
+    (line,) = receiving.get_session(dock.web.rt, dock.web.admin, session_id).lines
+    page = browser.get(f"/receiving/{session_id}")
+    assert f'data-remove-form="{line.id}"' in page.text
+    # when the technician takes the line back
+    response = htmx_post(browser, f"/receiving/{session_id}/lines/{line.id}/remove", {})
+    # then the panel comes back without it
+    assert response.status_code == 200, response.text
+    assert f'data-line="{line.id}"' not in response.text
+    assert receiving.get_session(dock.web.rt, dock.web.admin, session_id).lines == ()
+    # and cancelling the session returns to the dock with nothing posted
+    cancelled = browser.post(f"/receiving/{session_id}/cancel", {})
+    assert (cancelled.status_code, cancelled.headers["location"]) == (303, "/receiving")
+    assert receiving.get_session(dock.web.rt, dock.web.admin, session_id).status == "cancelled"

@@ -283,3 +283,44 @@ def test_a_count_is_confirmed_in_packages_of_the_scanned_level(net: Network) -> 
     assert (counted.quantity, counted.packages) == (300, 3)
     receiving.close(net.rt, net.actor, session.id)
     assert _on_hand(net, item, net.central.receiving.id) == 300
+
+
+def test_a_mis_scan_is_taken_back_but_a_suspect_package_is_not(net: Network) -> None:
+    # given a session with an expired bottle (a mis-scan) and a foreign serial (suspect)
+    _dscsa_item(net)
+    session = receiving.open_session(net.rt, net.actor, net.central.id, shipment_id=_shipment(net))
+    wrong = receiving.scan(net.rt, net.actor, session.id, _datamatrix("S00", expiry="260500"))
+    suspect = receiving.scan(net.rt, net.actor, session.id, _datamatrix("FAKE1"))
+    # when the technician takes both back
+    receiving.remove_line(net.rt, net.actor, session.id, wrong.lines[0].id)
+    with pytest.raises(errors.UnderInvestigation):
+        receiving.remove_line(net.rt, net.actor, session.id, suspect.lines[0].id)
+    # then the mis-scan and its discrepancy are gone, the suspect package stays
+    left = receiving.get_session(net.rt, net.actor, session.id)
+    assert [ln.serial for ln in left.lines] == ["FAKE1"]
+    assert [d["reason"] for d in left.discrepancies] == ["not_in_shipment"]
+    # and the bottle can be scanned again
+    receiving.scan(net.rt, net.actor, session.id, _datamatrix("S00"))
+    # nor can a session with a suspect package be cancelled
+    with pytest.raises(errors.UnderInvestigation):
+        receiving.cancel(net.rt, net.actor, session.id)
+
+
+def test_a_cancelled_session_posts_nothing_and_frees_its_shipment(net: Network) -> None:
+    item = _dscsa_item(net)
+    shipment = _shipment(net)
+    session = receiving.open_session(net.rt, net.actor, net.central.id, shipment_id=shipment)
+    receiving.scan(net.rt, net.actor, session.id, _datamatrix("S00", expiry="260500"))
+    # when the session is cancelled
+    cancelled = receiving.cancel(net.rt, net.actor, session.id)
+    # then nothing is stocked, its discrepancy is closed, and it can neither close nor scan
+    assert cancelled.status == "cancelled"
+    assert [d["status"] for d in cancelled.discrepancies] == ["resolved"]
+    assert _on_hand(net, item, net.central.quarantine.id) == 0
+    with pytest.raises(errors.ValidationFailed):
+        receiving.close(net.rt, net.actor, session.id)
+    with pytest.raises(errors.ValidationFailed):
+        receiving.scan(net.rt, net.actor, session.id, _datamatrix("S01"))
+    # and the shipment may be received by a new session
+    again = receiving.open_session(net.rt, net.actor, net.central.id, shipment_id=shipment)
+    receiving.scan(net.rt, net.actor, again.id, _datamatrix("S00"))

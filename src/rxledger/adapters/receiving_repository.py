@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, update
 
 from rxledger.adapters import tables as t
 from rxledger.adapters import tables_receiving as r
@@ -301,3 +301,55 @@ def serials_scanned(
 
 def _chunked(values: list[tuple[str, str]], size: int = 400) -> list[list[tuple[str, str]]]:
     return [values[start : start + size] for start in range(0, len(values), size)]
+
+
+def line_opened_investigation(conn: Connection, line_id: int) -> bool:
+    d, i = r.discrepancies.c, r.investigations.c
+    found = conn.execute(
+        select(i.id)
+        .select_from(r.investigations.join(r.discrepancies, i.discrepancy_id == d.id))
+        .where(d.line_id == line_id)
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def session_opened_investigation(conn: Connection, session_id: int) -> bool:
+    d, i = r.discrepancies.c, r.investigations.c
+    found = conn.execute(
+        select(i.id)
+        .select_from(r.investigations.join(r.discrepancies, i.discrepancy_id == d.id))
+        .where(d.session_id == session_id)
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def delete_line(conn: Connection, line_id: int) -> None:
+    """Take back an open session's line and the discrepancy its scan opened."""
+    conn.execute(delete(r.discrepancies).where(r.discrepancies.c.line_id == line_id))
+    conn.execute(delete(r.receiving_lines).where(r.receiving_lines.c.id == line_id))
+
+
+def cancel_session(conn: Connection, session_id: int, by: str, at: datetime) -> None:
+    c = r.receiving_sessions.c
+    conn.execute(
+        update(r.receiving_sessions)
+        .where(c.id == session_id, c.status == "open")
+        .values(status="cancelled", closed_by=by, closed_at=at)
+    )
+    d = r.discrepancies.c
+    conn.execute(
+        update(r.discrepancies)
+        .where(d.session_id == session_id, d.status == "open")
+        .values(status="resolved", resolved_by=by, resolved_at=at, resolution="session cancelled")
+    )
+
+
+def open_sessions_of_shipment(conn: Connection, shipment_id: int) -> int:
+    c = r.receiving_sessions.c
+    return int(
+        conn.execute(
+            select(func.count()).where(c.shipment_id == shipment_id, c.status == "open")
+        ).scalar_one()
+    )

@@ -278,6 +278,47 @@ def set_count(rt: Runtime, actor: Actor, session_id: int, line_id: int, packages
         uow.commit()
 
 
+def remove_line(rt: Runtime, actor: Actor, session_id: int, line_id: int) -> None:
+    """Take back a mis-scan while the session is open (with the discrepancy it opened). A scan
+    that made a package suspect stays: a suspect product is investigated, never scanned away."""
+    with rt.uow() as uow:
+        conn = uow.connection
+        _session_row(conn, actor, session_id, Permission.RECEIVE)
+        if locking.lock_receiving_session(conn, session_id) != OPEN:
+            raise errors.ValidationFailed(f"receiving session {session_id} is closed")
+        if not any(r.id == line_id for r in rr.lines_of(conn, session_id)):
+            raise errors.NotFound(f"no line {line_id} in session {session_id}", line_id=line_id)
+        if rr.line_opened_investigation(conn, line_id):
+            raise errors.UnderInvestigation(
+                f"line {line_id} made its package suspect: close the session so it is "
+                "quarantined and investigated",
+                line_id=line_id,
+            )
+        rr.delete_line(conn, line_id)
+        uow.commit()
+
+
+def cancel(rt: Runtime, actor: Actor, session_id: int) -> ReceivingSession:
+    """Give up an open session: nothing is posted, its lines stay on record and its
+    discrepancies are closed as cancelled. Refused when a scan made a package suspect."""
+    with rt.uow() as uow:
+        conn = uow.connection
+        row = _session_row(conn, actor, session_id, Permission.RECEIVE)
+        if locking.lock_receiving_session(conn, session_id) != OPEN:
+            raise errors.ValidationFailed(f"receiving session {session_id} is not open")
+        if rr.session_opened_investigation(conn, session_id):
+            raise errors.UnderInvestigation(
+                "a package of this session is suspect: close the session so it is quarantined "
+                "and investigated",
+                session_id=session_id,
+            )
+        rr.cancel_session(conn, session_id, actor.username, rt.clock.now())
+        if row.shipment_id is not None and not rr.open_sessions_of_shipment(conn, row.shipment_id):
+            rr.set_shipment_status(conn, row.shipment_id, "expected")
+        uow.commit()
+    return get_session(rt, actor, session_id)
+
+
 def close(rt: Runtime, actor: Actor, session_id: int) -> PostedDocument:
     """Post the session as one receipt: accepted lines into the receiving location, the rest,
     and any count above the shipment's data, into quarantine. A second close replays."""

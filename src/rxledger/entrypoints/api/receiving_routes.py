@@ -95,6 +95,21 @@ def set_count(
     return _line(next(x for x in session.lines if x.id == line_id))
 
 
+@router.delete(SESSIONS + "/{session_id}/lines/{line_id}", status_code=204)
+def remove_line(session_id: IdPath, line_id: IdPath, rt: RuntimeDep, actor: ActorDep) -> Response:
+    """Take back a mis-scan while the session is open, with the discrepancy it opened; a line
+    that made its package suspect is refused (`UNDER_INVESTIGATION`)."""
+    receiving.remove_line(rt, actor, session_id, line_id)
+    return Response(status_code=204)
+
+
+@router.post(SESSIONS + "/{session_id}/cancel", response_model=r.SessionOut)
+def cancel(session_id: IdPath, rt: RuntimeDep, actor: ActorDep) -> dict[str, Any]:
+    """Give up an open session: nothing is posted, its lines stay on record, its discrepancies
+    are closed as cancelled and its shipment may be received again."""
+    return _session(receiving.cancel(rt, actor, session_id))
+
+
 @router.post(
     SESSIONS + "/{session_id}/close",
     response_model=s.DocumentOut,

@@ -97,6 +97,24 @@ def set_count(
     return see_other(f"/receiving/{session_id}")
 
 
+@router.post("/receiving/{session_id}/lines/{line_id}/remove", response_class=HTMLResponse)
+def remove_line(request: Request, ctx: PostCtx, session_id: int, line_id: int) -> Response:
+    """Take back a mis-scan (a suspect package's line is refused, with its reason)."""
+    _declare(request, ctx, session_id)
+    receiving.remove_line(ctx.rt, ctx.actor, session_id, line_id)
+    if _from_htmx(request):
+        return render(request, PANEL, page_context(ctx, session_id))
+    return see_other(f"/receiving/{session_id}")
+
+
+@router.post("/receiving/{session_id}/cancel", response_class=HTMLResponse)
+def cancel(request: Request, ctx: PostCtx, session_id: int) -> Response:
+    """Give up the session: nothing is posted; back to the dock."""
+    _declare(request, ctx, session_id)
+    receiving.cancel(ctx.rt, ctx.actor, session_id)
+    return see_other("/receiving")
+
+
 @router.get("/receiving/{session_id}/close", response_class=HTMLResponse)
 def confirm_close(request: Request, ctx: Ctx, session_id: int) -> Response:
     """What closing will post: accepted and held units, shortages and excess; nothing yet."""
