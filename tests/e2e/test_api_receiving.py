@@ -279,3 +279,21 @@ def test_another_sites_technician_neither_reads_nor_scans(world: ApiWorld, shipm
     # and the auditor reads but does not receive
     error(world.api.post(f"{url}/scans", who="auditor", json=body), 403, "FORBIDDEN")
     assert receiving.get_session(world.rt, world.net.actor, session["id"]).lines == ()
+
+
+def test_a_retried_scan_with_its_idempotency_key_is_counted_once(
+    world: ApiWorld, shipment: int
+) -> None:
+    session = open_against(world, shipment)
+    url = f"{SESSIONS}/{session['id']}/scans"
+    body = {"scan": bottle_scan("100001")}
+    headers = {"Idempotency-Key": "scanner-7:0001"}
+    first = ok(world.api.post(url, who="technician", json=body, headers=headers), 201)
+    again = ok(world.api.post(url, who="technician", json=body, headers=headers), 200)
+    assert [x["id"] for x in again["lines"]] == [x["id"] for x in first["lines"]]
+    other = world.api.post(
+        url, who="technician", json={"scan": bottle_scan("100002")}, headers=headers
+    )
+    error(other, 409, "IDEMPOTENCY_CONFLICT")
+    lines = ok(world.api.get(f"{SESSIONS}/{session['id']}", who="technician"), 200)["lines"]
+    assert len(lines) == 1

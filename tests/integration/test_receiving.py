@@ -324,3 +324,19 @@ def test_a_cancelled_session_posts_nothing_and_frees_its_shipment(net: Network) 
     # and the shipment may be received by a new session
     again = receiving.open_session(net.rt, net.actor, net.central.id, shipment_id=shipment)
     receiving.scan(net.rt, net.actor, again.id, _datamatrix("S00"))
+
+
+def test_a_retried_scan_with_its_key_counts_the_package_once(net: Network) -> None:
+    # given a scan of 3 bottles sent with an idempotency key, whose answer was lost
+    _dscsa_item(net)
+    session = receiving.open_session(net.rt, net.actor, net.central.id, shipment_id=_shipment(net))
+    text = f"]d201{GTIN}17280131" + "10A1"
+    first = receiving.scan(net.rt, net.actor, session.id, text, packages=3, idempotency_key="k1")
+    # when the scanner sends it again with the same key
+    again = receiving.scan(net.rt, net.actor, session.id, text, packages=3, idempotency_key="k1")
+    # then the first lines come back and nothing is added
+    assert (again.replayed, [ln.id for ln in again.lines]) == (True, [ln.id for ln in first.lines])
+    assert len(receiving.get_session(net.rt, net.actor, session.id).lines) == 1
+    # and the same key for another scan is refused
+    with pytest.raises(errors.IdempotencyConflict):
+        receiving.scan(net.rt, net.actor, session.id, _datamatrix("S00"), idempotency_key="k1")

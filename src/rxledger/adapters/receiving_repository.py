@@ -353,3 +353,15 @@ def open_sessions_of_shipment(conn: Connection, shipment_id: int) -> int:
             select(func.count()).where(c.shipment_id == shipment_id, c.status == "open")
         ).scalar_one()
     )
+
+
+def lines_with_key(conn: Connection, session_id: int, key: str) -> list[Row[Any]]:
+    """The lines a scan sent with this idempotency key added, in line order."""
+    c = r.receiving_lines.c
+    return list(
+        conn.execute(
+            select(r.receiving_lines)
+            .where(c.session_id == session_id, c.idempotency_key == key)
+            .order_by(c.line_no)
+        )
+    )

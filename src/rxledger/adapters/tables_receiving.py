@@ -303,6 +303,8 @@ receiving_lines = Table(
     Column("session_id", Id, ForeignKey("receiving_sessions.id"), nullable=False),
     Column("line_no", Integer, nullable=False),
     Column("scan", Text),
+    # The Idempotency-Key the scan was sent with: a retried scan returns its lines again.
+    Column("idempotency_key", String(200)),
     Column("gtin", String(14)),
     Column("sscc", String(18)),
     Column("item_id", Id, ForeignKey("items.id")),
@@ -320,6 +322,7 @@ receiving_lines = Table(
     UniqueConstraint("session_id", "line_no"),
     CheckConstraint("quantity > 0", name="positive_quantity"),
     Index("ix_receiving_lines_serial", "gtin", "serial"),
+    Index("ix_receiving_lines_key", "session_id", "idempotency_key"),
 )
 
 discrepancies = Table(

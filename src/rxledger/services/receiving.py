@@ -119,6 +119,7 @@ class ScanOutcome:
     item_name: str | None
     quarantined: int
     message: str
+    replayed: bool = False  # a retry with the same Idempotency-Key: these lines, not new ones
 
     @property
     def verdict(self) -> str:
@@ -229,8 +230,10 @@ def scan(
     packages: int = 1,
     damaged: bool = False,
     policy: ReceivingPolicy | None = None,
+    idempotency_key: str | None = None,
 ) -> ScanOutcome:
-    """Record one scanned package (or every unit of a scanned case), judged for quarantine."""
+    """Record one scanned package (or every unit of a scanned case), judged for quarantine. A
+    retry with the same idempotency key returns the lines of the first scan and adds none."""
     if not 1 <= packages <= 100_000:
         raise errors.InvalidQuantity("packages must be between 1 and 100000", packages=packages)
     today = rt.clock.now().date()
@@ -240,6 +243,10 @@ def scan(
         row = _session_row(conn, actor, session_id, Permission.RECEIVE)
         if locking.lock_receiving_session(conn, session_id) != OPEN:
             raise errors.ValidationFailed(f"receiving session {session_id} is closed")
+        if idempotency_key is not None:
+            earlier = rr.lines_with_key(conn, session_id, idempotency_key)
+            if earlier:
+                return _replayed_scan(earlier, text, idempotency_key)
         units = _units(conn, actor, row, parsed, packages)
         expected = _expected_for(conn, row.shipment_id, units)
         identifiers = {(u.gtin or "", u.serial) for u in units if u.serial is not None}
@@ -252,7 +259,7 @@ def scan(
                 )
         rules = policy or rt.receiving_policy
         verdicts = [judge(u, expected, rules, today, damaged=damaged) for u in units]
-        ids = _record(rt, conn, actor, row, text, units, verdicts, packages)
+        ids = _record(rt, conn, actor, row, text, units, verdicts, packages, idempotency_key)
         lines = tuple(_line(r) for r in rr.lines_of(conn, session_id) if r.id in set(ids))
         uow.commit()
     held = sum(1 for v in verdicts if v.quarantine)
@@ -512,6 +519,17 @@ def _units_in_container(
     ]
 
 
+def _replayed_scan(earlier: Sequence[Any], text: str, key: str) -> ScanOutcome:
+    if any(row.scan != text[:2000] for row in earlier):
+        raise errors.IdempotencyConflict(
+            f"idempotency key {key!r} was already used for another scan in this session", key=key
+        )
+    lines = tuple(_line(r) for r in earlier)
+    held = sum(1 for ln in lines if ln.disposition != "accept")
+    message = f"Already recorded: {len(lines)} line(s) of this scan (replayed)"
+    return ScanOutcome(lines, None, held, message, replayed=True)
+
+
 def _record(
     rt: Runtime,
     conn: Connection,
@@ -521,6 +539,7 @@ def _record(
     units: list[ReceivedUnit],
     verdicts: list[Disposition],
     packages: int,
+    idempotency_key: str | None = None,
 ) -> list[int]:
     """Insert one line per unit with its verdict, and a discrepancy for each one held. A line
     keeps the base units of one package, so its count can later be confirmed in packages: the
@@ -536,6 +555,7 @@ def _record(
                 "session_id": row.id,
                 "line_no": first + n,
                 "scan": text[:2000],
+                "idempotency_key": idempotency_key,
                 "gtin": unit.gtin,
                 "item_id": unit.item.id if unit.item else None,
                 "package_units": unit.quantity if unit.serial else unit.quantity // packages,

@@ -67,14 +67,29 @@ def get_session(session_id: IdPath, rt: RuntimeDep, actor: ActorDep) -> dict[str
 
 @router.post(SESSIONS + "/{session_id}/scans", response_model=r.ScanVerdictOut, status_code=201)
 def scan(
-    session_id: IdPath, body: r.ReceivingScanIn, rt: RuntimeDep, actor: ActorDep
+    session_id: IdPath,
+    body: r.ReceivingScanIn,
+    response: Response,
+    rt: RuntimeDep,
+    actor: ActorDep,
+    key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Record one scanned package, judged at once: accepted to the dock, or to quarantine with
     the reason (expired, short-dated, unknown GTIN, not in the shipment's data, damaged, no
-    transaction data). A case or pallet the shipment lists adds every unit inside it."""
+    transaction data). A case or pallet the shipment lists adds every unit inside it. Send an
+    `Idempotency-Key`: a retried scan then returns its first lines (200) instead of counting the
+    package twice."""
     outcome = receiving.scan(
-        rt, actor, session_id, body.scan, packages=body.packages, damaged=body.damaged
+        rt,
+        actor,
+        session_id,
+        body.scan,
+        packages=body.packages,
+        damaged=body.damaged,
+        idempotency_key=key,
     )
+    if outcome.replayed:
+        response.status_code = 200
     return {
         "verdict": outcome.verdict,
         "message": outcome.message,
