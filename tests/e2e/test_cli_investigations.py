@@ -99,3 +99,33 @@ def test_the_trace_prints_an_epcis_document_or_a_table(db: tuple[str, Quarantine
     assert "No shipment's transaction information lists this package." in out
     code, _, err = run(url, "tech", "trace", GTIN, "NOPE")
     assert (code, "SERIAL_NOT_FOUND" in err) == (4, True)
+
+
+def test_a_discrepancy_is_listed_and_resolved_from_the_command_line(
+    db: tuple[str, QuarantineCase],
+) -> None:
+    url, case = db
+    # given the expired bottle held in quarantine
+    code, out, err = run(url, "tech", "discrepancy", "list", "--json")
+    assert code == 0, err
+    held = {d["id"]: d["held"] for d in json.loads(out)}
+    assert held[case.expired_discrepancy_id] > 0
+    destroy = (
+        "discrepancy",
+        "resolve",
+        str(case.expired_discrepancy_id),
+        "--as",
+        "destroy",
+        "--reason",
+        "REJECTED",
+    )
+    # when a technician tries, then the pharmacist destroys it
+    code, _, err = run(url, "tech", *destroy)
+    assert (code, "FORBIDDEN" in err) == (6, True)
+    code, out, err = run(url, "pharm", *destroy, "--json")
+    assert code == 0, err
+    assert json.loads(out)["document"]["doc_type"] == "destruction"
+    # and a second resolution is refused
+    code, _, err = run(url, "pharm", *destroy)
+    assert code == 5, err
+    assert "DISCREPANCY_ALREADY_RESOLVED" in err

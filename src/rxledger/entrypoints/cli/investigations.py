@@ -1,5 +1,5 @@
-"""``rxledger trace`` and ``rxledger investigation``: a product identifier's DSCSA trace, and the
-investigations of suspect product.
+"""``rxledger trace``, ``rxledger investigation`` and ``rxledger discrepancy``: a product
+identifier's DSCSA trace, the investigations of suspect product, and receiving discrepancies.
 
 Closing an investigation is signed by a user account (``--user`` or ``RXLEDGER_USER``): an
 anonymous console operator may read, not decide.
@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 from rxledger.domain.errors import ValidationFailed
-from rxledger.domain.investigations import parse_finding
+from rxledger.domain.investigations import parse_finding, parse_resolution
 from rxledger.entrypoints.cli.context import (
     console,
     emit_json,
@@ -23,7 +23,11 @@ from rxledger.entrypoints.cli.context import (
     state,
 )
 from rxledger.services import catalog, investigations, traceability
-from rxledger.services.investigations import CloseInvestigation, InvestigationView
+from rxledger.services.investigations import (
+    CloseInvestigation,
+    InvestigationView,
+    ResolveDiscrepancy,
+)
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
@@ -33,6 +37,7 @@ investigation_app = typer.Typer(help="DSCSA investigations of suspect product: l
 def register(app: typer.Typer) -> None:
     app.command("trace")(trace)
     app.add_typer(investigation_app, name="investigation", no_args_is_help=True)
+    app.add_typer(discrepancy_app, name="discrepancy", no_args_is_help=True)
 
 
 @handles_errors
@@ -193,3 +198,72 @@ def _show(case: InvestigationView, json_output: bool) -> None:
     console.print(table)
     for n in case.notes:
         console.print(f"{n.written_at:%Y-%m-%d %H:%M} {n.written_by}: {n.note}")
+
+
+discrepancy_app = typer.Typer(help="Receiving discrepancies: list, resolve.")
+
+
+@discrepancy_app.command("list")
+@handles_errors
+def list_discrepancies(
+    site: Annotated[str | None, typer.Option("--site", help="Site code; default all.")] = None,
+    status: Annotated[str, typer.Option("--status", help="open, resolved or all.")] = "open",
+    json_output: Json = False,
+) -> None:
+    """Discrepancies found at receiving, newest first, with what each holds in quarantine."""
+    state.json_output = json_output
+    rt, actor = state.runtime(), state.actor()
+    site_id = catalog.site_by_code(rt, actor, site).id if site else None
+    found = investigations.list_discrepancies(
+        rt, actor, site_id, None if status == "all" else status
+    )
+    if json_output:
+        emit_json([d.as_dict() for d in found])
+        return
+    table = Table(title=f"Discrepancies ({status})")
+    for column in ("id", "opened", "reason", "product", "lot", "serial", "held", "status"):
+        table.add_column(column)
+    for d in found:
+        table.add_row(
+            str(d.id),
+            d.opened_at.strftime("%Y-%m-%d %H:%M"),
+            d.reason,
+            d.item_name or d.gtin or "",
+            d.lot_number or "",
+            d.serial or "",
+            f"{d.held:,}",
+            d.status,
+        )
+    console.print(table)
+
+
+@discrepancy_app.command("resolve")
+@handles_errors
+def resolve(
+    discrepancy_id: Annotated[int, typer.Argument(metavar="ID")],
+    resolution: Annotated[str, typer.Option("--as", help="release, return, destroy or close.")],
+    to: Annotated[
+        str | None, typer.Option("--to", help="Location code released stock goes to.")
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Reason code for a return or destruction.")
+    ] = None,
+    note: Annotated[str | None, typer.Option("--note", help="Why.")] = None,
+    json_output: Json = False,
+) -> None:
+    """Resolve a discrepancy: release its quarantined stock, return or destroy it (each a posted
+    document), or close it when it holds nothing."""
+    state.json_output = json_output
+    rt, actor = state.runtime(), state.actor()
+    found = investigations.get_discrepancy(rt, actor, discrepancy_id)
+    location = catalog.location_by_code(rt, actor, found.site_id, to).id if to else None
+    command = ResolveDiscrepancy(
+        discrepancy_id, parse_resolution(resolution), location, reason, note
+    )
+    done = investigations.resolve_discrepancy(rt, actor, command)
+    if json_output:
+        emit_json(done.as_dict())
+        return
+    console.print(f"Discrepancy #{discrepancy_id} resolved: {resolution}.")
+    if done.document is not None:
+        console.print(f"Posted {done.document.doc_type.value} document #{done.document.id}.")
