@@ -351,3 +351,12 @@ class CertificateRequired(RxLedgerError):
 
     code = "CERTIFICATE_REQUIRED"
     kind = "conflict"
+
+
+# --- files handed in for analysis -----------------------------------------------------------------
+
+
+class InvalidInputFile(RxLedgerError):
+    """A data file is read whole or refused whole: every unreadable row is named by its line."""
+
+    code = "INVALID_INPUT_FILE"

@@ -24,6 +24,7 @@ from rich.table import Table
 from rxledger import bootstrap
 from rxledger.entrypoints.cli import (
     certificates,
+    forecasting,
     investigations,
     postings,
     purchasing,
@@ -53,6 +54,7 @@ receiving.register(app)
 purchasing.register(app)
 investigations.register(app)
 certificates.register(app)
+forecasting.register(app)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
