@@ -11,12 +11,12 @@ from typing import Any
 
 from rich.console import Console
 
-from bench import http, ingest, posting, reads, receiving_api, scans
+from bench import forecasting, http, ingest, posting, reads, receiving_api, scans
 from bench.databases import ENGINES, Databases
 from bench.machine import describe, load_average
 from bench.report import RESULTS, print_report, write_json
 
-BENCHMARKS = ("posting", "queries", "scans", "ingest", "receiving", "http")
+BENCHMARKS = ("posting", "queries", "scans", "ingest", "receiving", "http", "forecast")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -71,10 +71,21 @@ def main(argv: list[str] | None = None) -> None:
                     server_workers=(1,) if engine == "sqlite" else (2,),
                     log=console.log,
                 )
+        forecast = None
+        if "forecast" in only:
+            console.log("forecasting 10,000 weekly series of 104 weeks (no database)")
+            forecast = forecasting.run()
         machine = describe(dbs.versions, load_at_start)
     finally:
         dbs.close()
     print_report(console, machine, posted, read)
+    if forecast is not None:
+        ok = forecast.seconds <= 10.0
+        console.print(
+            f"{_mark(ok)} forecast of {forecast.series:,} series x {forecast.weeks} weeks in "
+            f"{forecast.seconds:.2f} s (target at most 10 s; "
+            f"peak RSS {forecast.peak_rss_mb:,.0f} MB)"
+        )
     _print_more(console, scanned, ingested, served)
     for line in receiving_api.table_rows(received):
         console.print(line)
@@ -84,6 +95,7 @@ def main(argv: list[str] | None = None) -> None:
         "ingest": {engine: result.as_json() for engine, result in ingested.items()},
         "http": http.as_json(served) if served else {},
         "receiving": {engine: result.as_json() for engine, result in received.items()},
+        "forecast": asdict(forecast) if forecast is not None else {},
     }
     write_json(output, machine, vars(args) | {"output": str(output)}, posted, read, more)
     console.print(f"JSON: {output}")
