@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from rxledger.analytics.classification import syntetos_boylan
 from rxledger.analytics.forecast_backtest import (
     backtest,
     candidate_models,
@@ -46,7 +47,6 @@ BACKTEST_HORIZON: dict[str, int] = {"D": 14, "W": 8}
 DISCONTINUED_AFTER: dict[str, int] = {"D": 182, "W": 26}
 FADING_WINDOW: dict[str, int] = {"D": 91, "W": 13}
 FADING_SIGMAS = 2.5
-ADI_CUT, CV2_CUT = 1.32, 0.49  # Syntetos, Boylan and Croston (2005)
 
 
 @dataclass(frozen=True)
@@ -155,18 +155,6 @@ class _SeriesStats:
             cv2=np.divide(size_var, size_mean**2, out=np.zeros_like(n), where=size_mean > 0),
             trailing_zeros=grid.lengths - 1 - last,
         )
-
-
-def syntetos_boylan(adi: FloatArray, cv2: FloatArray) -> Array:
-    """Smooth, erratic, intermittent or lumpy: ADI at least 1.32 is intermittent (lumpy when CV² of
-    the non-zero demands is also at least 0.49); below it, erratic when CV² is at least 0.49."""
-    intermittent = adi >= ADI_CUT
-    variable = cv2 >= CV2_CUT
-    return np.select(
-        [intermittent & variable, intermittent, variable],
-        ["lumpy", "intermittent", "erratic"],
-        default="smooth",
-    ).astype(object)
 
 
 def _demand_classes(
