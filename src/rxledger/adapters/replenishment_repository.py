@@ -238,3 +238,27 @@ def supplier_offers(conn: Connection, org_id: int) -> pd.DataFrame:
     for column in ("pack_price", "minimum_order_value"):
         frame[column] = frame[column].astype("float64")
     return frame
+
+
+def shelf_life_at_receipt(conn: Connection, org_id: int, since: datetime) -> pd.DataFrame:
+    """Per item, the median days its lots created since ``since`` had left before expiry when
+    they arrived: ``item_id, usable_days``."""
+    lots = t.lots.c
+    rows = conn.execute(
+        select(lots.item_id, lots.expiry, lots.created_at).where(
+            lots.organization_id == org_id, lots.created_at >= since, lots.expiry.is_not(None)
+        )
+    ).all()
+    frame = pd.DataFrame(rows, columns=["item_id", "expiry", "created_at"])
+    if frame.empty:
+        return pd.DataFrame({"item_id": pd.Series(dtype="int64"), "usable_days": []})
+    arrived = pd.to_datetime(frame["created_at"], utc=True).dt.tz_localize(None).dt.normalize()
+    frame["usable_days"] = (pd.to_datetime(frame["expiry"]) - arrived).dt.days.clip(lower=0)
+    return frame.groupby("item_id", as_index=False)["usable_days"].median()
+
+
+def site_codes(conn: Connection, org_id: int) -> pd.DataFrame:
+    """``site_id, site_code``."""
+    s = t.sites.c
+    rows = conn.execute(select(s.id, s.code).where(s.organization_id == org_id)).all()
+    return pd.DataFrame(rows, columns=["site_id", "site_code"])

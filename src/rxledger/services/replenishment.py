@@ -1,0 +1,220 @@
+"""Suggested orders from the ledger: the demand history, stock position, open orders, transfers in
+transit and supplier offers of the sites the actor may view, planned by
+``rxledger.analytics.replenishment``; accepting a supplier's suggestions drafts a requisition.
+
+- Weekly periods end today: week 0 is the seven days through today, so the latest week is whole.
+  A series' first week is dropped when the series began inside it (it would read as a short
+  week). A week is out of stock when two or more of its days were.
+- **Available** stock is what may be dispensed now: usable lots (not held, quarantined, recalled
+  or expired) in stocking locations, less what is reserved.
+- An item's **usable days** is the median shelf life its lots had left when they arrived over the
+  last year; without such lots its orders are not capped by expiry.
+- Supplier offers apply to every site; each site orders on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import numpy as np
+import pandas as pd
+
+from rxledger.adapters import replenishment_repository as rr
+from rxledger.analytics.replenishment import (
+    ReplenishmentPlan,
+    ReplenishmentSettings,
+    plan_replenishment,
+)
+from rxledger.domain import errors
+from rxledger.domain.model import AVAILABLE_TYPES, LotStatus
+from rxledger.domain.permissions import Permission
+from rxledger.services import demand
+from rxledger.services.queries import visible_site_ids
+from rxledger.services.requisition_views import RequisitionView
+from rxledger.services.requisitions import NewRequisition, RequisitionLineSpec, create_requisition
+from rxledger.services.runtime import Actor, Runtime
+
+OUT_OF_STOCK_DAYS = 2  # of a week's seven
+TRANSIT_WINDOW = timedelta(days=365)
+SHELF_LIFE_WINDOW = timedelta(days=365)
+
+
+@dataclass(frozen=True)
+class SitePlan:
+    """The analytics' plan with names: ``policy`` and ``suggestions`` gain ``item_id, site_id,
+    sku, name, strength, site_code, supplier_code``."""
+
+    plan: ReplenishmentPlan
+    policy: pd.DataFrame
+    suggestions: pd.DataFrame
+    as_of: date
+
+
+def plan(
+    rt: Runtime,
+    actor: Actor,
+    *,
+    site_id: int | None = None,
+    settings: ReplenishmentSettings | None = None,
+    weeks: int = 104,
+) -> SitePlan:
+    """Plan the replenishment of every item at ``site_id`` (or every site the actor may view)."""
+    history = demand.demand_history(rt, actor, site_id=site_id, days=weeks * 7)
+    with rt.uow(read_only=True) as uow:
+        conn = uow.connection
+        org = actor.organization_id
+        sites = {site_id} if site_id is not None else visible_site_ids(conn, actor)
+        stock = rr.lot_stock(conn, org, sites)
+        items = rr.items_frame(conn, org)
+        ordered = rr.on_order(conn, org, sites)
+        transit = rr.in_transit(conn, org, _midnight(history.through) - TRANSIT_WINDOW)
+        offers = rr.supplier_offers(conn, org)
+        shelf = rr.shelf_life_at_receipt(conn, org, _midnight(history.through) - SHELF_LIFE_WINDOW)
+        codes = rr.site_codes(conn, org)
+    weekly = weekly_series(history.daily, history.through)
+    keys = weekly[["item_id", "site_id"]].drop_duplicates()
+    frames = _frames(keys, items, stock, ordered, transit, offers, shelf, history.through)
+    result = plan_replenishment(weekly_history(weekly), *frames, settings=settings)
+    named = _named(result.policy, items, codes, offers)
+    return SitePlan(
+        plan=result,
+        policy=named,
+        suggestions=named[named["order_units"] > 0].reset_index(drop=True),
+        as_of=history.through,
+    )
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), UTC)
+
+
+def weekly_series(daily: pd.DataFrame, through: date) -> pd.DataFrame:
+    """Daily rows summed into weeks ending ``through``: ``item_id, site_id, week (its first
+    day), demand, out_of_stock``."""
+    end = np.datetime64(through, "D")
+    days = daily["day"].to_numpy().astype("datetime64[D]")
+    back = (end - days).astype(np.int64) // 7
+    frame = pd.DataFrame(
+        {
+            "item_id": daily["item_id"].to_numpy(),
+            "site_id": daily["site_id"].to_numpy(),
+            "week": (end - back * 7 - 6).astype("datetime64[ns]"),
+            "demand": daily["demand"].to_numpy(),
+            "out": daily["out_of_stock"].to_numpy(dtype=np.int64),
+            "days": 1,
+        }
+    )
+    weeks = frame.groupby(["item_id", "site_id", "week"], as_index=False, sort=True)[
+        ["demand", "out", "days"]
+    ].sum()
+    first = weeks.groupby(["item_id", "site_id"])["week"].transform("min")
+    count = weeks.groupby(["item_id", "site_id"])["week"].transform("size")
+    partial = (weeks["week"] == first) & (weeks["days"] < 7) & (count > 1)
+    weeks = weeks[~partial].reset_index(drop=True)
+    weeks["out_of_stock"] = weeks["out"] >= OUT_OF_STOCK_DAYS
+    return weeks[["item_id", "site_id", "week", "demand", "out_of_stock"]]
+
+
+def weekly_history(weekly: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "unique_id": demand.series_id(weekly["item_id"], weekly["site_id"]),
+            "ds": weekly["week"],
+            "y": weekly["demand"].astype(np.float64),
+            "out_of_stock": weekly["out_of_stock"],
+        }
+    )
+
+
+def _frames(
+    keys: pd.DataFrame,
+    items: pd.DataFrame,
+    stock: pd.DataFrame,
+    ordered: pd.DataFrame,
+    transit: pd.DataFrame,
+    offers: pd.DataFrame,
+    shelf: pd.DataFrame,
+    today: date,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    keys = keys.assign(unique_id=demand.series_id(keys["item_id"], keys["site_id"]))
+    item_frame = keys.merge(items[["item_id", "standard_cost"]], on="item_id", how="left")
+    item_frame = item_frame.merge(shelf, on="item_id", how="left")
+    item_frame = item_frame.rename(columns={"standard_cost": "unit_cost", "site_id": "site"})
+    usable = _available(stock, today)
+    position = keys.merge(usable, on=["item_id", "site_id"], how="left")
+    position = position.merge(
+        ordered.rename(columns={"units": "on_order"}), on=["item_id", "site_id"], how="left"
+    )
+    position = position.merge(
+        transit.rename(columns={"units": "in_transit"}), on=["item_id", "site_id"], how="left"
+    )
+    for column in ("available", "reserved", "on_order", "in_transit"):
+        position[column] = position[column].fillna(0).astype(np.int64)
+    per_site = keys.merge(offers.rename(columns={"supplier_item_id": "offer_id"}), on="item_id")
+    return (
+        item_frame[["unique_id", "unit_cost", "usable_days", "site"]],
+        position[["unique_id", "available", "on_order", "in_transit", "reserved"]],
+        per_site,
+    )
+
+
+def _available(stock: pd.DataFrame, today: date) -> pd.DataFrame:
+    types = {t.value for t in AVAILABLE_TYPES}
+    expiry = pd.to_datetime(stock["expiry"])
+    usable = (
+        stock["type"].isin(types)
+        & (stock["status"] == LotStatus.AVAILABLE.value)
+        & (expiry.isna() | (expiry >= pd.Timestamp(today)))
+    )
+    return (
+        stock[usable]
+        .groupby(["item_id", "site_id"], as_index=False)[["on_hand", "reserved"]]
+        .sum()
+        .rename(columns={"on_hand": "available"})
+    )
+
+
+def _named(
+    policy: pd.DataFrame, items: pd.DataFrame, codes: pd.DataFrame, offers: pd.DataFrame
+) -> pd.DataFrame:
+    ids = policy["unique_id"].str.split("@", n=1, expand=True).astype(np.int64)
+    frame = policy.assign(item_id=ids[0], site_id=ids[1])
+    frame = frame.merge(items[["item_id", "sku", "name", "strength"]], on="item_id", how="left")
+    frame = frame.merge(codes, on="site_id", how="left")
+    suppliers = offers[["supplier_id", "supplier_code"]].drop_duplicates("supplier_id")
+    frame = frame.merge(suppliers, on="supplier_id", how="left")
+    return frame.sort_values(["site_code", "supplier_code", "name"], na_position="last")
+
+
+# --- accepting suggestions ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedLine:
+    supplier_item_id: int
+    packs: int
+
+
+def accept(
+    rt: Runtime,
+    actor: Actor,
+    *,
+    site_id: int,
+    supplier_id: int,
+    lines: Sequence[AcceptedLine],
+    note: str | None = None,
+) -> RequisitionView:
+    """Draft a requisition for one supplier from accepted suggestion lines (the buyer may have
+    changed the packs); it then follows the purchasing rules: submit, approval, order."""
+    actor.require(Permission.ORDER, site_id)
+    if not lines:
+        raise errors.ValidationFailed("accept at least one suggested line")
+    spec = NewRequisition(
+        site_id=site_id,
+        supplier_id=supplier_id,
+        lines=[RequisitionLineSpec(line.supplier_item_id, line.packs) for line in lines],
+        note=note or "from suggested orders",
+    )
+    return create_requisition(rt, actor, spec)
