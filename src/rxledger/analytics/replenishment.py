@@ -127,8 +127,10 @@ def plan_replenishment(
     frame = _choose_offer(frame, offers, cfg)
     frame = _protection(frame, result, cfg, step)
     frame = _order(frame, cfg)
-    suggestions = frame[frame["order_units"] > 0].reset_index(drop=True)
-    suggestions["below_minimum"] = _below_minimum(suggestions)
+    ordering = frame["order_units"] > 0
+    frame["below_minimum"] = False
+    frame.loc[ordering, "below_minimum"] = _below_minimum(frame[ordering])
+    suggestions = frame[ordering].reset_index(drop=True)
     return ReplenishmentPlan(policy=frame, suggestions=suggestions, forecast=result)
 
 

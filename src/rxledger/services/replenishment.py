@@ -2,7 +2,8 @@
 transit and supplier offers of the sites the actor may view, planned by
 ``rxledger.analytics.replenishment``; accepting a supplier's suggestions drafts a requisition.
 
-- Weekly periods end today: week 0 is the seven days through today, so the latest week is whole.
+- Weekly periods end yesterday, the last whole day: week 0 is the seven days through yesterday,
+  so no week is read before it is over.
   A series' first week is dropped when the series began inside it (it would read as a short
   week). A week is out of stock when two or more of its days were.
 - **Available** stock is what may be dispensed now: usable lots (not held, quarantined, recalled
@@ -22,6 +23,8 @@ import numpy as np
 import pandas as pd
 
 from rxledger.adapters import replenishment_repository as rr
+from rxledger.analytics.classification import ClassificationSettings, classify
+from rxledger.analytics.forecasting import ForecastResult, forecast_demand
 from rxledger.analytics.replenishment import (
     ReplenishmentPlan,
     ReplenishmentSettings,
@@ -73,7 +76,7 @@ def plan(
         offers = rr.supplier_offers(conn, org)
         shelf = rr.shelf_life_at_receipt(conn, org, _midnight(history.through) - SHELF_LIFE_WINDOW)
         codes = rr.site_codes(conn, org)
-    weekly = weekly_series(history.daily, history.through)
+    weekly = weekly_series(history.daily, history.through - timedelta(days=1))
     keys = weekly[["item_id", "site_id"]].drop_duplicates()
     frames = _frames(keys, items, stock, ordered, transit, offers, shelf, history.through)
     result = plan_replenishment(weekly_history(weekly), *frames, settings=settings)
@@ -86,14 +89,79 @@ def plan(
     )
 
 
+def classify_items(
+    rt: Runtime,
+    actor: Actor,
+    *,
+    site_id: int | None = None,
+    weeks: int = 104,
+    settings: ClassificationSettings | None = None,
+) -> pd.DataFrame:
+    """ABC, XYZ and the demand class of every item at ``site_id`` (or every visible site), from
+    weekly demand valued at standard cost; with ``item_id, site_id, sku, name, strength,
+    site_code``."""
+    history = demand.demand_history(rt, actor, site_id=site_id, days=weeks * 7)
+    with rt.uow(read_only=True) as uow:
+        items = rr.items_frame(uow.connection, actor.organization_id)
+        codes = rr.site_codes(uow.connection, actor.organization_id)
+    weekly = weekly_series(history.daily, history.through - timedelta(days=1))
+    series = weekly_history(weekly)
+    ids = weekly[["item_id", "site_id"]].drop_duplicates()
+    cost = ids.merge(items[["item_id", "standard_cost"]], on="item_id", how="left")
+    unit_cost = pd.Series(
+        cost["standard_cost"].to_numpy(),
+        index=demand.series_id(cost["item_id"], cost["site_id"]).to_numpy(),
+    )
+    classes = classify(series, unit_cost, freq="W", settings=settings)
+    named = _named(classes, items, codes, None)
+    return named.sort_values(["site_code", "cumulative_share"]).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class LedgerForecast:
+    """Weekly ``history`` (``unique_id, item_id, site_id, week, demand, out_of_stock``) and the
+    forecasting ``result`` of the same series."""
+
+    history: pd.DataFrame
+    result: ForecastResult
+    as_of: date
+
+
+def forecast_items(
+    rt: Runtime,
+    actor: Actor,
+    *,
+    site_id: int | None = None,
+    item_id: int | None = None,
+    horizon: int = 13,
+    weeks: int = 104,
+) -> LedgerForecast:
+    """Weekly forecasts from the ledger's demand history (one item, or all) with quantiles, the
+    chosen model and its backtest error."""
+    history = demand.demand_history(
+        rt,
+        actor,
+        site_id=site_id,
+        days=weeks * 7,
+        item_ids=None if item_id is None else [item_id],
+    )
+    weekly = weekly_series(history.daily, history.through - timedelta(days=1))
+    if weekly.empty:
+        raise errors.ValidationFailed("no demand history to forecast", item_id=item_id)
+    result = forecast_demand(weekly_history(weekly), freq="W", horizon=horizon)
+    weekly.insert(0, "unique_id", demand.series_id(weekly["item_id"], weekly["site_id"]))
+    return LedgerForecast(history=weekly, result=result, as_of=history.through)
+
+
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), UTC)
 
 
 def weekly_series(daily: pd.DataFrame, through: date) -> pd.DataFrame:
-    """Daily rows summed into weeks ending ``through``: ``item_id, site_id, week (its first
-    day), demand, out_of_stock``."""
+    """Daily rows up to ``through`` summed into weeks ending that day: ``item_id, site_id, week
+    (its first day), demand, out_of_stock``."""
     end = np.datetime64(through, "D")
+    daily = daily[daily["day"].to_numpy().astype("datetime64[D]") <= end]
     days = daily["day"].to_numpy().astype("datetime64[D]")
     back = (end - days).astype(np.int64) // 7
     frame = pd.DataFrame(
@@ -177,12 +245,14 @@ def _available(stock: pd.DataFrame, today: date) -> pd.DataFrame:
 
 
 def _named(
-    policy: pd.DataFrame, items: pd.DataFrame, codes: pd.DataFrame, offers: pd.DataFrame
+    policy: pd.DataFrame, items: pd.DataFrame, codes: pd.DataFrame, offers: pd.DataFrame | None
 ) -> pd.DataFrame:
     ids = policy["unique_id"].str.split("@", n=1, expand=True).astype(np.int64)
     frame = policy.assign(item_id=ids[0], site_id=ids[1])
     frame = frame.merge(items[["item_id", "sku", "name", "strength"]], on="item_id", how="left")
     frame = frame.merge(codes, on="site_id", how="left")
+    if offers is None:
+        return frame
     suppliers = offers[["supplier_id", "supplier_code"]].drop_duplicates("supplier_id")
     frame = frame.merge(suppliers, on="supplier_id", how="left")
     return frame.sort_values(["site_code", "supplier_code", "name"], na_position="last")

@@ -19,6 +19,7 @@ from rxledger.entrypoints.api import (
     people_routes,
     purchasing_routes,
     receiving_routes,
+    replenishment_routes,
     scan_routes,
     stewardship_routes,
 )
@@ -65,6 +66,7 @@ def create_app(rt: Runtime, *, with_web: bool = True, threads: int | None = None
     app.include_router(receiving_routes.router, prefix="/api/v1")
     app.include_router(stewardship_routes.router, prefix="/api/v1")
     app.include_router(certificate_routes.router, prefix="/api/v1")
+    app.include_router(replenishment_routes.router, prefix="/api/v1")
     if with_web:
         from rxledger.entrypoints.web import routes as web
 

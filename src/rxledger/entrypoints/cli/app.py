@@ -29,7 +29,9 @@ from rxledger.entrypoints.cli import (
     postings,
     purchasing,
     receiving,
+    replenishment,
     scans,
+    simulation,
 )
 from rxledger.entrypoints.cli.context import (
     console,
@@ -55,6 +57,8 @@ purchasing.register(app)
 investigations.register(app)
 certificates.register(app)
 forecasting.register(app)
+replenishment.register(app)
+simulation.register(app)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
