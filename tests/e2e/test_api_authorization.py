@@ -677,6 +677,28 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "GET", "/on-order", Scope.CENTRAL, refusal=HIDDEN, reveals_central=_any_site("site_id")
     ),
     Endpoint("GET", "/on-order?site_id={central}", Scope.CENTRAL),
+    # replenishment: reads of the sites one may view; accepting needs the right to order
+    Endpoint("GET", "/replenishment/suggestions", Scope.SIGNED_IN),
+    Endpoint("GET", "/replenishment/suggestions?site_id={central}", Scope.CENTRAL),
+    Endpoint("GET", "/replenishment/suggestions.csv?site_id={central}", Scope.CENTRAL),
+    Endpoint("GET", "/replenishment/classes?site_id={central}", Scope.CENTRAL),
+    Endpoint("GET", "/items/{item}/forecast?site_id={central}", Scope.CENTRAL),
+    Endpoint("GET", "/replenishment/stock-health", Scope.SIGNED_IN),
+    Endpoint("GET", "/replenishment/stock-health?site_id={central}", Scope.CENTRAL),
+    Endpoint("GET", "/kpis?by=site&by=abc", Scope.SIGNED_IN),
+    Endpoint("GET", "/kpis?site_id={central}", Scope.CENTRAL),
+    Endpoint(
+        "POST",
+        "/replenishment/accept",
+        Scope.CENTRAL,
+        "order",
+        body=lambda s: {
+            "site_id": s.central,
+            "supplier_id": s.purchasing["supplier"],
+            "lines": [{"supplier_item_id": s.purchasing["offer"], "packs": 2}],
+        },
+        ok=201,
+    ),
     # people
     Endpoint("GET", "/me", Scope.SIGNED_IN),
     Endpoint("GET", "/users", Scope.SOMEWHERE, "manage_users"),

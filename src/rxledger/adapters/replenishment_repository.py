@@ -262,3 +262,25 @@ def site_codes(conn: Connection, org_id: int) -> pd.DataFrame:
     s = t.sites.c
     rows = conn.execute(select(s.id, s.code).where(s.organization_id == org_id)).all()
     return pd.DataFrame(rows, columns=["site_id", "site_code"])
+
+
+def expired_per_day(conn: Connection, org_id: int, since: datetime) -> pd.DataFrame:
+    """Units written off as expired (reason ``EXPIRED``) per item, site and day: ``item_id,
+    site_id, day, expired_units``."""
+    m, loc = t.movements.c, t.locations.c
+    day = utc_day(m.occurred_at, conn.dialect.name).label("day")
+    rows = conn.execute(
+        select(m.item_id, loc.site_id, day, func.sum(m.quantity))
+        .join(t.locations, loc.id == m.from_location_id)
+        .where(
+            m.organization_id == org_id,
+            m.occurred_at >= since,
+            m.reason_code == "EXPIRED",
+            loc.is_virtual.is_(False),
+        )
+        .group_by(m.item_id, loc.site_id, day)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["item_id", "site_id", "day", "expired_units"])
+    frame["day"] = pd.to_datetime(frame["day"].astype(str))
+    frame["expired_units"] = frame["expired_units"].astype("int64")
+    return frame

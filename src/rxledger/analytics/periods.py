@@ -39,7 +39,8 @@ class PeriodGrid:
     @property
     def offsets(self) -> IntArray:
         """Row index of each series' first period."""
-        return np.concatenate(([0], np.cumsum(self.lengths)[:-1])).astype(np.int64)
+        k = len(self.lengths)
+        return np.concatenate(([0], np.cumsum(self.lengths)))[:k].astype(np.int64)
 
     def labels(self, code: IntArray, period: IntArray) -> npt.NDArray[np.datetime64]:
         """The date that labels ``period`` of series ``code`` (also past the end, for forecasts)."""
@@ -62,7 +63,7 @@ def regular_periods(history: pd.DataFrame, freq: Freq) -> PeriodGrid:
     first = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(first, codes, day)
     lengths = (int(day.max()) - first) // step + 1 if k else np.zeros(0, np.int64)
-    offsets = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+    offsets = np.concatenate(([0], np.cumsum(lengths)))[:k].astype(np.int64)
     total = int(lengths.sum())
     position = offsets[codes] + (day - first[codes]) // step
     weights = history["y"].to_numpy(dtype=np.float64)

@@ -102,6 +102,8 @@ def plan_replenishment(
     _require(items, ITEM_COLUMNS, "items")
     _require(position, POSITION_COLUMNS, "position")
     _require(offers, OFFER_COLUMNS, "offers")
+    if history.empty:
+        return _nothing_to_plan()
     costs = items.set_index("unique_id")["unit_cost"]
     classes = classify(history, costs, freq=cfg.freq, settings=cfg.classification)
     frame = classes[["unique_id", "abc", "xyz", "demand_class", "consumption_value"]].copy()
@@ -132,6 +134,59 @@ def plan_replenishment(
     frame.loc[ordering, "below_minimum"] = _below_minimum(frame[ordering])
     suggestions = frame[ordering].reset_index(drop=True)
     return ReplenishmentPlan(policy=frame, suggestions=suggestions, forecast=result)
+
+
+POLICY_COLUMNS = [
+    "unique_id",
+    "abc",
+    "xyz",
+    "demand_class",
+    "consumption_value",
+    "unit_cost",
+    "usable_days",
+    "available",
+    "on_order",
+    "in_transit",
+    "reserved",
+    "status",
+    "model",
+    "mase",
+    "discrete",
+    "daily_forecast",
+    "offer_id",
+    "supplier_id",
+    "pack_units",
+    "pack_price",
+    "order_multiple",
+    "lead_time_days",
+    "minimum_order_value",
+    "annual_cost",
+    "eoq_units",
+    "protection_days",
+    "protection_mean",
+    "protection_variance",
+    "service_level",
+    "safety_stock",
+    "minimum",
+    "maximum",
+    "position",
+    "order_units",
+    "capped_by_shelf_life",
+    "order_packs",
+    "order_value",
+    "below_minimum",
+]
+
+
+def _nothing_to_plan() -> ReplenishmentPlan:
+    """No history, no series: empty frames with every column a plan has."""
+    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in POLICY_COLUMNS})
+    forecast = ForecastResult(
+        forecasts=pd.DataFrame(columns=["unique_id", "ds", "step", "forecast", "model"]),
+        summary=pd.DataFrame(columns=["unique_id", "status", "demand_class", "model"]),
+        backtest=pd.DataFrame(columns=["unique_id", "model", "mase", "scaled_pinball"]),
+    )
+    return ReplenishmentPlan(policy=empty, suggestions=empty.copy(), forecast=forecast)
 
 
 def _require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:

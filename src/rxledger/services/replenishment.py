@@ -41,6 +41,18 @@ from rxledger.services.runtime import Actor, Runtime
 
 OUT_OF_STOCK_DAYS = 2  # of a week's seven
 TRANSIT_WINDOW = timedelta(days=365)
+WHOLE_IN_SUGGESTIONS = (
+    "offer_id",
+    "supplier_id",
+    "pack_units",
+    "order_multiple",
+    "lead_time_days",
+    "order_units",
+    "order_packs",
+    "minimum",
+    "maximum",
+    "position",
+)
 SHELF_LIFE_WINDOW = timedelta(days=365)
 
 
@@ -81,12 +93,10 @@ def plan(
     frames = _frames(keys, items, stock, ordered, transit, offers, shelf, history.through)
     result = plan_replenishment(weekly_history(weekly), *frames, settings=settings)
     named = _named(result.policy, items, codes, offers)
-    return SitePlan(
-        plan=result,
-        policy=named,
-        suggestions=named[named["order_units"] > 0].reset_index(drop=True),
-        as_of=history.through,
-    )
+    suggestions = named[named["order_units"] > 0].reset_index(drop=True)
+    for column in WHOLE_IN_SUGGESTIONS:  # offers are known on every suggested line
+        suggestions[column] = suggestions[column].astype(np.int64)
+    return SitePlan(plan=result, policy=named, suggestions=suggestions, as_of=history.through)
 
 
 def classify_items(
@@ -120,10 +130,10 @@ def classify_items(
 @dataclass(frozen=True)
 class LedgerForecast:
     """Weekly ``history`` (``unique_id, item_id, site_id, week, demand, out_of_stock``) and the
-    forecasting ``result`` of the same series."""
+    forecasting ``result`` of the same series (``None`` without a whole week of history)."""
 
     history: pd.DataFrame
-    result: ForecastResult
+    result: ForecastResult | None
     as_of: date
 
 
@@ -146,9 +156,9 @@ def forecast_items(
         item_ids=None if item_id is None else [item_id],
     )
     weekly = weekly_series(history.daily, history.through - timedelta(days=1))
-    if weekly.empty:
-        raise errors.ValidationFailed("no demand history to forecast", item_id=item_id)
-    result = forecast_demand(weekly_history(weekly), freq="W", horizon=horizon)
+    result = (
+        None if weekly.empty else forecast_demand(weekly_history(weekly), freq="W", horizon=horizon)
+    )
     weekly.insert(0, "unique_id", demand.series_id(weekly["item_id"], weekly["site_id"]))
     return LedgerForecast(history=weekly, result=result, as_of=history.through)
 
@@ -247,8 +257,11 @@ def _available(stock: pd.DataFrame, today: date) -> pd.DataFrame:
 def _named(
     policy: pd.DataFrame, items: pd.DataFrame, codes: pd.DataFrame, offers: pd.DataFrame | None
 ) -> pd.DataFrame:
-    ids = policy["unique_id"].str.split("@", n=1, expand=True).astype(np.int64)
-    frame = policy.assign(item_id=ids[0], site_id=ids[1])
+    parts = policy["unique_id"].astype(str).str.split("@", n=1)
+    frame = policy.assign(
+        item_id=pd.to_numeric(parts.str[0]).astype(np.int64),
+        site_id=pd.to_numeric(parts.str[1]).astype(np.int64),
+    )
     frame = frame.merge(items[["item_id", "sku", "name", "strength"]], on="item_id", how="left")
     frame = frame.merge(codes, on="site_id", how="left")
     if offers is None:

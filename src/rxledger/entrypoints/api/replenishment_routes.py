@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Query
@@ -16,7 +16,7 @@ from rxledger.entrypoints.api import purchasing_schemas as ps
 from rxledger.entrypoints.api.deps import ActorDep, IdPath, IdQuery, RuntimeDep
 from rxledger.entrypoints.api.errors import ERROR_RESPONSES
 from rxledger.entrypoints.api.schemas import Id, Strict
-from rxledger.services import replenishment
+from rxledger.services import replenishment, stock_health
 
 router = APIRouter(responses=ERROR_RESPONSES, tags=["replenishment"])
 Weeks = Annotated[int, Query(ge=8, le=260, description="Weeks of history read.")]
@@ -179,6 +179,10 @@ class ItemForecastOut(BaseModel):
 def _clean(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if value is pd.NaT or value is None:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date()
     if hasattr(value, "item"):
         return _clean(value.item())
     return value
@@ -257,17 +261,33 @@ def item_forecast(
     found = replenishment.forecast_items(
         rt, actor, site_id=site_id, item_id=item_id, horizon=horizon
     )
-    return item_forecast_view(found)
+    return item_forecast_view(found, item_id, site_id)
 
 
-def item_forecast_view(found: replenishment.LedgerForecast) -> dict[str, Any]:
+def item_forecast_view(
+    found: replenishment.LedgerForecast, item_id: int, site_id: int
+) -> dict[str, Any]:
+    """The chart's data; an item without a whole week of history has none, and no model."""
     history, result = found.history, found.result
+    if result is None:
+        return {
+            "item_id": item_id,
+            "site_id": site_id,
+            "as_of": found.as_of,
+            "status": "none",
+            "demand_class": "none",
+            "model": "none",
+            "mase": None,
+            "scaled_pinball": None,
+            "history": [],
+            "forecast": [],
+            "backtest": [],
+        }
     summary = result.summary.iloc[0]
     forecasts = result.forecasts
-    first = history.iloc[0]
     return {
-        "item_id": int(first["item_id"]),
-        "site_id": int(first["site_id"]),
+        "item_id": item_id,
+        "site_id": site_id,
         "as_of": found.as_of,
         "status": summary["status"],
         "demand_class": summary["demand_class"],
@@ -311,3 +331,93 @@ def item_forecast_view(found: replenishment.LedgerForecast) -> dict[str, Any]:
             )
         ],
     }
+
+
+# --- stock health and KPIs ----------------------------------------------------------------------
+
+DeadDays = Annotated[int, Query(ge=1, le=3650, description="Days without a dispense.")]
+By = Annotated[
+    list[Literal["site", "abc", "item"]] | None,
+    Query(description="Group by site, abc, item (repeat the parameter); default site."),
+]
+PeriodQuery = Annotated[Literal["M", "Q", "Y"] | None, Query(description="M, Q or Y.")]
+HEALTH_FIELDS = {
+    "dead": ("site_id", "site_code", "item_id", "sku", "name", "on_hand", "idle_days"),
+    "at_risk": (
+        "site_id",
+        "site_code",
+        "item_id",
+        "sku",
+        "name",
+        "lot_id",
+        "lot_number",
+        "expires_on",
+        "on_hand",
+        "expected_use",
+        "at_risk_units",
+        "at_risk_value",
+    ),
+    "transfers": (
+        "item_id",
+        "sku",
+        "name",
+        "lot_id",
+        "from_site",
+        "to_site",
+        "units",
+        "transfer_cost",
+        "expected_saving",
+    ),
+    "risk": (
+        "site_id",
+        "site_code",
+        "item_id",
+        "sku",
+        "name",
+        "abc",
+        "available",
+        "on_order",
+        "in_transit",
+        "protection_days",
+        "protection_mean",
+        "stockout_risk",
+    ),
+}
+
+
+@router.get("/replenishment/stock-health")
+def health(
+    rt: RuntimeDep,
+    actor: ActorDep,
+    site_id: IdQuery = None,
+    dead_days: DeadDays = 120,
+    risk_limit: Annotated[int, Query(ge=1, le=5000)] = 100,
+) -> dict[str, Any]:
+    """Dead stock, lots at risk of expiring before use, recommended inter-site transfers (HiGHS)
+    and the highest stock-out risks."""
+    found = stock_health.stock_health(rt, actor, site_id=site_id, dead_days=dead_days)
+    return {
+        "as_of": found.as_of,
+        "dead": records(found.dead, HEALTH_FIELDS["dead"]),
+        "at_risk": records(found.at_risk, HEALTH_FIELDS["at_risk"]),
+        "transfers": records(found.transfers, HEALTH_FIELDS["transfers"]),
+        "risk": records(found.risk.head(risk_limit), HEALTH_FIELDS["risk"]),
+    }
+
+
+@router.get("/kpis")
+def kpis(
+    rt: RuntimeDep,
+    actor: ActorDep,
+    site_id: IdQuery = None,
+    by: By = None,
+    period: PeriodQuery = "M",
+    days: Annotated[int, Query(ge=7, le=1460)] = 365,
+) -> list[dict[str, Any]]:
+    """Turns, days on hand, stock-out frequency, fill rate, expiry write-off rate and inventory
+    value per group and period."""
+    groups = tuple(dict.fromkeys(by or ["site"]))
+    frame = stock_health.inventory_kpis(
+        rt, actor, site_id=site_id, by=groups, period=period, days=days
+    )
+    return records(frame, tuple(frame.columns))

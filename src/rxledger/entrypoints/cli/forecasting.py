@@ -15,6 +15,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
+from rxledger.domain.errors import ValidationFailed
 from rxledger.entrypoints.cli.context import console, handles_errors, state
 
 if TYPE_CHECKING:
@@ -90,9 +91,12 @@ def _from_ledger(horizon: int, site: str | None, item: str | None) -> ForecastRe
     rt, actor = state.runtime(), state.actor()
     site_id = None if site is None else catalog.site_by_code(rt, actor, site).id
     item_id = None if item is None else catalog.find_item(rt, actor, item).id
-    return replenishment.forecast_items(
+    found = replenishment.forecast_items(
         rt, actor, site_id=site_id, item_id=item_id, horizon=horizon
-    ).result
+    )
+    if found.result is None:
+        raise ValidationFailed("no whole week of demand history to forecast")
+    return found.result
 
 
 def _print(rows: pd.DataFrame) -> None:

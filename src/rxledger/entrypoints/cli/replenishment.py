@@ -71,6 +71,8 @@ SUGGESTION_COLUMNS = [
 def register(app: typer.Typer) -> None:
     app.command("classify")(classify)
     app.command("replenish")(replenish)
+    app.command("stock-health")(health)
+    app.command("kpis")(kpis)
 
 
 def _site_id(code: str | None) -> int | None:
@@ -220,3 +222,83 @@ def _print_suggestions(rows: pd.DataFrame, limit: int, as_of: str) -> None:
     console.print(table)
     if len(rows):
         console.print(f"Total {rows['order_value'].sum():,.2f}")
+
+
+@handles_errors
+def health(
+    site: SiteCode = None,
+    dead_days: Annotated[int, typer.Option("--dead-days", min=1, help="Days idle.")] = 120,
+    limit: Shown = 20,
+    json_output: Json = False,
+) -> None:
+    """Dead stock, lots at risk of expiring before use, recommended inter-site transfers and the
+    highest stock-out risks."""
+    from rxledger.entrypoints.api.replenishment_routes import HEALTH_FIELDS, records
+    from rxledger.services import stock_health
+
+    found = stock_health.stock_health(
+        state.runtime(), state.actor(), site_id=_site_id(site), dead_days=dead_days
+    )
+    parts = {
+        "dead": found.dead,
+        "at_risk": found.at_risk,
+        "transfers": found.transfers,
+        "risk": found.risk.head(limit),
+    }
+    if json_output:
+        emit_json(
+            {"as_of": found.as_of}
+            | {name: records(frame, HEALTH_FIELDS[name]) for name, frame in parts.items()}
+        )
+        return
+    for name, frame in parts.items():
+        columns = HEALTH_FIELDS[name]
+        table = Table(title=f"{name.replace('_', ' ')}: {len(frame)} row(s) (first {limit})")
+        shown = [c for c in columns if not c.endswith("_id") or c in {"from_site", "to_site"}]
+        for column in shown:
+            table.add_column(column)
+        for row in records(frame.head(limit), tuple(shown)):
+            table.add_row(*(_cell(row[c]) for c in shown))
+        console.print(table)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.2f}"
+    return "" if value is None else str(value)
+
+
+@handles_errors
+def kpis(
+    site: SiteCode = None,
+    by: Annotated[
+        list[str] | None, typer.Option("--by", help="site, abc or item; repeat to combine.")
+    ] = None,
+    period: Annotated[str, typer.Option("--period", help="M, Q, Y or all.")] = "M",
+    days: Annotated[int, typer.Option("--days", min=7, help="Days of history.")] = 365,
+    json_output: Json = False,
+) -> None:
+    """Turns, days on hand, stock-out frequency, fill rate, expiry write-off rate and inventory
+    value per group and period."""
+    from rxledger.domain.errors import ValidationFailed
+    from rxledger.services import stock_health
+
+    if period not in {"M", "Q", "Y", "all"}:
+        raise ValidationFailed("the period is M, Q, Y or all", period=period)
+    frame = stock_health.inventory_kpis(
+        state.runtime(),
+        state.actor(),
+        site_id=_site_id(site),
+        by=tuple(dict.fromkeys(by or ["site"])),
+        period=None if period == "all" else period,  # type: ignore[arg-type]
+        days=days,
+    )
+    if json_output:
+        emit_json(_records(frame))
+        return
+    table = Table(title="Inventory KPIs")
+    for column in frame.columns:
+        table.add_column(str(column))
+    for row in _records(frame):
+        table.add_row(*(_cell(v) for v in row.values()))
+    console.print(table)

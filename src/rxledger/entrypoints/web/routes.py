@@ -12,6 +12,7 @@ from rxledger.entrypoints.web import (
     purchasing_routes,
     quarantine_routes,
     receiving_routes,
+    replenishment_routes,
     stewardship_routes,
     stock_routes,
 )
@@ -23,6 +24,7 @@ def install(app: FastAPI) -> None:
     for router in (people_routes.router, pages.router, stock_routes.router):
         app.include_router(router)
     app.include_router(purchasing_routes.router)
+    app.include_router(replenishment_routes.router)
     app.include_router(quarantine_routes.router)
     app.include_router(receiving_routes.router)
     app.include_router(stewardship_routes.router)
