@@ -12,11 +12,21 @@ from typing import Any
 from rich.console import Console
 
 from bench import forecasting, http, ingest, posting, reads, receiving_api, scans
+from bench import replenishment as replenishing
 from bench.databases import ENGINES, Databases
 from bench.machine import describe, load_average
 from bench.report import RESULTS, print_report, write_json
 
-BENCHMARKS = ("posting", "queries", "scans", "ingest", "receiving", "http", "forecast")
+BENCHMARKS = (
+    "posting",
+    "queries",
+    "scans",
+    "ingest",
+    "receiving",
+    "http",
+    "forecast",
+    "replenishment",
+)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -71,10 +81,7 @@ def main(argv: list[str] | None = None) -> None:
                     server_workers=(1,) if engine == "sqlite" else (2,),
                     log=console.log,
                 )
-        forecast = None
-        if "forecast" in only:
-            console.log("forecasting 10,000 weekly series of 104 weeks (no database)")
-            forecast = forecasting.run()
+        forecast, scaled, demo_table = _analytics(only, args.demo_db, console)
         machine = describe(dbs.versions, load_at_start)
     finally:
         dbs.close()
@@ -86,6 +93,8 @@ def main(argv: list[str] | None = None) -> None:
             f"{forecast.seconds:.2f} s (target at most 10 s; "
             f"peak RSS {forecast.peak_rss_mb:,.0f} MB)"
         )
+    for line in replenishing.report_lines(scaled, demo_table):
+        console.print(line)
     _print_more(console, scanned, ingested, served)
     for line in receiving_api.table_rows(received):
         console.print(line)
@@ -96,9 +105,32 @@ def main(argv: list[str] | None = None) -> None:
         "http": http.as_json(served) if served else {},
         "receiving": {engine: result.as_json() for engine, result in received.items()},
         "forecast": asdict(forecast) if forecast is not None else {},
+        "replenishment": replenishing.as_json(scaled, demo_table),
     }
     write_json(output, machine, vars(args) | {"output": str(output)}, posted, read, more)
     console.print(f"JSON: {output}")
+
+
+def _analytics(
+    only: set[str], demo_db: str | None, console: Console
+) -> tuple[
+    forecasting.ForecastBenchResult | None,
+    list[replenishing.ScaleResult],
+    replenishing.DemoResult | None,
+]:
+    """The benchmarks without a database of their own (the demo builds its own)."""
+    forecast = None
+    if "forecast" in only:
+        console.log("forecasting 10,000 weekly series of 104 weeks (no database)")
+        forecast = forecasting.run()
+    scaled: list[replenishing.ScaleResult] = []
+    demo_table = None
+    if "replenishment" in only:
+        console.log("replenishment end to end: 10,000 and 100,000 series (no database)")
+        scaled = replenishing.scale()
+        console.log("the demo network: building it, then backtests and policy simulation")
+        demo_table = replenishing.demo(demo_db)
+    return forecast, scaled, demo_table
 
 
 def _print_more(
@@ -157,6 +189,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--clients", type=int, default=32, help="HTTP clients (32)")
     parser.add_argument("--http-seconds", type=float, default=10.0, help="timed HTTP run")
     parser.add_argument("--output", type=Path, help="JSON file (default bench/results/<time>.json)")
+    parser.add_argument(
+        "--demo-db", help="database URL of a built demo (default: build one in a temporary file)"
+    )
     return parser
 
 

@@ -163,6 +163,21 @@ def forecast_items(
     return LedgerForecast(history=weekly, result=result, as_of=history.through)
 
 
+def unit_costs(rt: Runtime, actor: Actor) -> dict[str, float]:
+    """Standard cost per series id (``item_id@site_id``) of every item at every visible site."""
+    with rt.uow(read_only=True) as uow:
+        conn = uow.connection
+        items = rr.items_frame(conn, actor.organization_id)
+        sites = visible_site_ids(conn, actor)
+        codes = rr.site_codes(conn, actor.organization_id)
+    site_ids = [s for s in codes["site_id"] if sites is None or s in sites]
+    return {
+        f"{item}@{site}": float(cost)
+        for item, cost in zip(items["item_id"], items["standard_cost"], strict=True)
+        for site in site_ids
+    }
+
+
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), UTC)
 
