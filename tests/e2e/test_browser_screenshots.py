@@ -34,7 +34,15 @@ from rxledger.domain.clock import SystemClock
 from rxledger.domain.permissions import Actor, Grant, Role
 from rxledger.domain.purchasing import ReceiptStatus
 from rxledger.entrypoints.api.app import create_app
-from rxledger.services import catalog, identity, imports, purchasing, queries, receiving
+from rxledger.services import (
+    catalog,
+    identity,
+    imports,
+    purchasing,
+    queries,
+    receiving,
+    replenishment,
+)
 from rxledger.services.catalog import NewItem, PackageSpec
 from rxledger.services.purchasing import (
     NewRequisition,
@@ -63,6 +71,10 @@ class Screens:
     session_id: int  # a receiving session in progress: accepted and quarantined lines
     order_id: int  # a purchase order of the site
     out: Path
+    chart_item_id: int = 0  # an item whose forecast chart is shown (default: item_id)
+
+    def __post_init__(self) -> None:
+        self.chart_item_id = self.chart_item_id or self.item_id
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +143,16 @@ def _on_the_demo(rt: Runtime, out: Path) -> Screens:
         session_id,
         order_id,
         out,
+        _most_ordered(rt, system, site.id),
     )
+
+
+def _most_ordered(rt: Runtime, system: Actor, site_id: int) -> int:
+    """The item with the dearest suggested order at the site (0 when nothing is suggested)."""
+    suggestions = replenishment.plan(rt, system, site_id=site_id).suggestions
+    if suggestions.empty:
+        return 0
+    return int(suggestions.sort_values("order_value").iloc[-1]["item_id"])
 
 
 def _receiving_in_progress(rt: Runtime, admin: Actor, receiver: Actor, site_id: int) -> int:
@@ -266,6 +287,10 @@ def test_goods_coming_in_at_desktop_size(chromium: Browser, screens: Screens) ->
     assert page.locator("[data-investigation]").count() >= 1
     assert page.locator("[data-resolve]").count() >= 1
     shoot(page, screens, "quarantine")
+    visit(page, "/replenishment")
+    shoot(page, screens, "replenishment")
+    visit(page, f"/replenishment/items/{screens.chart_item_id}")
+    shoot(page, screens, "forecast-chart")
     assert page.problems == []  # type: ignore[attr-defined]
     page.context.close()
 
