@@ -113,3 +113,27 @@ def test_classify_and_forecast_read_the_ledger(
         rows = list(csv.DictReader(handle))
     assert len(rows) == 4
     assert float(rows[0]["forecast"]) > 0
+
+
+def test_simulate_replays_the_ledgers_own_dispensing(db: tuple[str, Network, str]) -> None:
+    url, _, sku = db
+    result = ok_json(
+        url,
+        "simulate",
+        "--policy",
+        "avg365",
+        "--lead-time-days",
+        "1",
+        "--review-days",
+        "1",
+        "--warmup-days",
+        "3",
+        "--site",
+        "CENTRAL",
+        "--item",
+        sku,
+    )
+    [series] = result["series"]
+    # days 3..6 of the week are scored: 140, 140, 140 and today's 120
+    assert series["demand"] == 3 * 140 + 120
+    assert series["avg_on_hand_value"] is not None  # valued at the item's standard cost

@@ -1,6 +1,8 @@
-"""``rxledger simulate``: replay a demand CSV under an inventory policy, without a database.
+"""``rxledger simulate``: replay demand under an inventory policy: a CSV without a database
+(``--input``), or the ledger's own daily dispensing (``--site``, ``--item``) at standard cost; in
+ledger mode, series shorter than the warm-up plus a day are left out, and counted.
 
-The file is read whole or refused whole (``INVALID_INPUT_FILE``, naming every bad line); the replay
+A file is read whole or refused whole (``INVALID_INPUT_FILE``, naming every bad line); the replay
 follows ``rxledger.analytics.simulation``. The output is a table of totals and one of the first 20
 series, or with ``--json`` one object ``{policy, settings, totals, series}`` in which a figure that
 does not exist (a fill rate without demand, a value without a unit cost) is ``null``.
@@ -32,7 +34,7 @@ class PolicyName(StrEnum):
 
 
 InputFile = Annotated[
-    Path,
+    Path | None,
     typer.Option(
         "--input",
         "-i",
@@ -59,6 +61,8 @@ Warmup = Annotated[
     int, typer.Option("--warmup-days", help="Leading days that only teach demand, not scored.")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+SiteCode = Annotated[str | None, typer.Option("--site", help="Ledger mode: a site code.")]
+ItemCode = Annotated[str | None, typer.Option("--item", help="Ledger mode: SKU, NDC or GTIN.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -67,23 +71,31 @@ def register(app: typer.Typer) -> None:
 
 @handles_errors
 def simulate(
-    input_file: InputFile,
     policy: PolicyOption,
     lead_time_days: LeadTime,
     review_days: Review,
+    input_file: InputFile = None,
     service_level: ServiceLevel = 0.95,
     shelf_life_days: ShelfLife = None,
     warmup_days: Warmup = 91,
+    site: SiteCode = None,
+    item: ItemCode = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Replay every series of a daily demand CSV under a policy: fill rate, stock-outs, stock."""
+    """Replay every series of a daily demand CSV (or of the ledger) under a policy: fill rate,
+    stock-outs, stock."""
     from rxledger.analytics.demand_csv import read_demand_csv
     from rxledger.analytics.simulation import simulate as replay
 
-    demand = read_demand_csv(input_file)
+    unit_cost: dict[str, float] | None = None
+    if input_file is not None:
+        demand = read_demand_csv(input_file)
+    else:
+        demand, unit_cost = _from_ledger(site, item, warmup_days)
     result = replay(
         demand,
         policy.value,
+        unit_cost=unit_cost,
         lead_time_days=lead_time_days,
         review_days=review_days,
         service_level=service_level,
@@ -104,6 +116,24 @@ def simulate(
         )
         return
     _print_tables(result)
+
+
+def _from_ledger(
+    site: str | None, item: str | None, warmup_days: int
+) -> tuple[Any, dict[str, float]]:
+    from rxledger.entrypoints.cli.context import state
+    from rxledger.services import catalog, demand, replenishment
+
+    rt, actor = state.runtime(), state.actor()
+    site_id = None if site is None else catalog.site_by_code(rt, actor, site).id
+    item_ids = None if item is None else [catalog.find_item(rt, actor, item).id]
+    history = demand.demand_history(rt, actor, site_id=site_id, item_ids=item_ids)
+    series = history.series()
+    days = series.groupby("unique_id")["ds"].transform("size")
+    short = series.loc[days <= warmup_days, "unique_id"].nunique()
+    if short:
+        console.print(f"{short} series with {warmup_days} days of history or fewer left out")
+    return series[days > warmup_days], replenishment.unit_costs(rt, actor)
 
 
 def _plain(value: Any) -> Any:
