@@ -65,6 +65,7 @@ class SitePlan:
     policy: pd.DataFrame
     suggestions: pd.DataFrame
     as_of: date
+    daily: pd.DataFrame  # the demand history it was planned from (``demand.DemandHistory``)
 
 
 def plan(
@@ -96,7 +97,13 @@ def plan(
     suggestions = named[named["order_units"] > 0].reset_index(drop=True)
     for column in WHOLE_IN_SUGGESTIONS:  # offers are known on every suggested line
         suggestions[column] = suggestions[column].astype(np.int64)
-    return SitePlan(plan=result, policy=named, suggestions=suggestions, as_of=history.through)
+    return SitePlan(
+        plan=result,
+        policy=named,
+        suggestions=suggestions,
+        as_of=history.through,
+        daily=history.daily,
+    )
 
 
 def classify_items(

@@ -69,7 +69,6 @@ def stock_health(
     if site_id is not None:
         actor.require(Permission.VIEW, site_id)
     plan = replenishment.plan(rt, actor)
-    history = demand.demand_history(rt, actor)
     with rt.uow(read_only=True) as uow:
         conn = uow.connection
         org = actor.organization_id
@@ -80,7 +79,7 @@ def stock_health(
     policy = plan.policy
     rate = policy.set_index(["item_id", "site_id"])["daily_forecast"].astype(np.float64)
     usable = _usable_lots(stock, items, today)
-    dead = _dead(history.daily, usable, today, dead_days)
+    dead = _dead(plan.daily, usable, today, dead_days)
     risky = rules.at_risk(
         usable.rename(columns={"item_id": "item", "site_id": "site", "lot_id": "lot"}),
         rate.rename_axis(["item", "site"]),
