@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from rxledger.adapters import tables_receiving  # noqa: F401  (registers its tables)
+from rxledger.adapters import tables_control, tables_receiving  # noqa: F401  (register tables)
 from rxledger.adapters.tables import metadata
 
 connection = context.config.attributes["connection"]
