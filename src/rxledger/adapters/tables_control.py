@@ -121,10 +121,15 @@ count_lines = Table(
     Column("lot_id", Id, ForeignKey("lots.id")),
     # open | counted | accepted | recount | investigating | approval | adjusted
     Column("status", String(20), nullable=False),
+    # the working count of the round in progress: scans add to it, a typed figure replaces it
+    Column("tally", BigInteger),
+    Column("tally_by", String(120)),
+    Column("tally_at", UtcDateTime()),
     Column("reason_code", String(40)),
     Column("findings", Text),
     Column("investigated_by", String(120)),
     Column("approved_by", String(120)),
+    Column("document_id", Id, ForeignKey("documents.id")),  # the adjustment that settled it
     UniqueConstraint("session_id", "line_no"),
     Index("ix_count_lines_session", "session_id"),
 )

@@ -273,10 +273,19 @@ def upgrade() -> None:
         sa.Column("item_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("lot_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("tally", sa.BigInteger(), nullable=True),
+        sa.Column("tally_by", sa.String(length=120), nullable=True),
+        sa.Column("tally_at", rxledger.adapters.tables.UtcDateTime(timezone=True), nullable=True),
         sa.Column("reason_code", sa.String(length=40), nullable=True),
         sa.Column("findings", sa.Text(), nullable=True),
         sa.Column("investigated_by", sa.String(length=120), nullable=True),
         sa.Column("approved_by", sa.String(length=120), nullable=True),
+        sa.Column(
+            "document_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.ForeignKeyConstraint(
+            ["document_id"], ["documents.id"], name=op.f("fk_count_lines_document_id_documents")
+        ),
         sa.ForeignKeyConstraint(
             ["item_id"], ["items.id"], name=op.f("fk_count_lines_item_id_items")
         ),
