@@ -1,0 +1,217 @@
+"""Reading and writing count sessions, their lines and count entries, and the balances a count is
+judged against."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, case, func, insert, or_, select, update
+
+from rxledger.adapters import tables as t
+from rxledger.adapters import tables_control as c
+
+
+def insert_session(conn: Connection, values: Mapping[str, Any]) -> int:
+    key = conn.execute(insert(c.count_sessions).values(**values)).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def insert_lines(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(c.count_lines), list(rows))
+
+
+def session(
+    conn: Connection, org_id: int, session_id: int, *, lock: bool = False
+) -> Row[Any] | None:
+    statement = select(c.count_sessions).where(
+        c.count_sessions.c.organization_id == org_id, c.count_sessions.c.id == session_id
+    )
+    if lock and conn.dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    return conn.execute(statement).first()
+
+
+def sessions(
+    conn: Connection, org_id: int, site_ids: Collection[int] | None, status: str | None, limit: int
+) -> list[Row[Any]]:
+    s = c.count_sessions.c
+    statement = select(c.count_sessions).where(s.organization_id == org_id)
+    if site_ids is not None:
+        statement = statement.where(s.site_id.in_(sorted(site_ids)))
+    if status is not None:
+        statement = statement.where(s.status == status)
+    return list(conn.execute(statement.order_by(s.id.desc()).limit(limit)))
+
+
+def update_session(conn: Connection, session_id: int, values: Mapping[str, Any]) -> None:
+    conn.execute(
+        update(c.count_sessions).where(c.count_sessions.c.id == session_id).values(**values)
+    )
+
+
+def lines(conn: Connection, session_id: int) -> list[Row[Any]]:
+    """The session's lines with their item, lot and location, in walking order (line number)."""
+    cl, i, lo, loc = c.count_lines.c, t.items.c, t.lots.c, t.locations.c
+    statement = (
+        select(
+            c.count_lines,
+            i.sku,
+            i.name.label("item_name"),
+            i.strength,
+            i.base_unit,
+            i.dea_schedule,
+            i.cannabis_category,
+            i.standard_cost,
+            i.generic_name,
+            lo.lot_number,
+            lo.expiry,
+            loc.code.label("location_code"),
+        )
+        .join(t.items, i.id == cl.item_id)
+        .outerjoin(t.lots, lo.id == cl.lot_id)
+        .join(t.locations, loc.id == cl.location_id)
+        .where(cl.session_id == session_id)
+        .order_by(cl.line_no)
+    )
+    return list(conn.execute(statement))
+
+
+def line(conn: Connection, org_id: int, line_id: int, *, lock: bool = False) -> Row[Any] | None:
+    statement = select(c.count_lines).where(
+        c.count_lines.c.organization_id == org_id, c.count_lines.c.id == line_id
+    )
+    if lock and conn.dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    return conn.execute(statement).first()
+
+
+def update_line(conn: Connection, line_id: int, values: Mapping[str, Any]) -> None:
+    conn.execute(update(c.count_lines).where(c.count_lines.c.id == line_id).values(**values))
+
+
+def entries(conn: Connection, line_ids: Collection[int]) -> list[Row[Any]]:
+    if not line_ids:
+        return []
+    e = c.count_entries.c
+    return list(
+        conn.execute(
+            select(c.count_entries)
+            .where(e.line_id.in_(sorted(line_ids)))
+            .order_by(e.line_id, e.round)
+        )
+    )
+
+
+def insert_entry(conn: Connection, values: Mapping[str, Any]) -> None:
+    conn.execute(insert(c.count_entries).values(**values))
+
+
+def stock_rows(
+    conn: Connection,
+    org_id: int,
+    site_id: int,
+    *,
+    location_ids: Collection[int] = (),
+    item_ids: Collection[int] = (),
+) -> list[Row[Any]]:
+    """Physical balances of a site with stock, in walking order: location code, item, expiry."""
+    b, i, lo, loc = t.balances.c, t.items.c, t.lots.c, t.locations.c
+    statement = (
+        select(
+            b.location_id,
+            b.item_id,
+            b.lot_id,
+            b.on_hand,
+            i.name,
+            i.dosage_form,
+            i.dea_schedule,
+            i.cannabis_category,
+            i.standard_cost,
+            loc.code,
+            lo.expiry,
+        )
+        .join(t.items, i.id == b.item_id)
+        .join(t.lots, lo.id == b.lot_id)
+        .join(t.locations, loc.id == b.location_id)
+        .where(
+            b.organization_id == org_id,
+            b.site_id == site_id,
+            b.is_virtual.is_(False),
+            b.on_hand > 0,
+        )
+        .order_by(loc.code, i.name, lo.expiry, b.lot_id)
+    )
+    if location_ids:
+        statement = statement.where(b.location_id.in_(sorted(location_ids)))
+    if item_ids:
+        statement = statement.where(b.item_id.in_(sorted(item_ids)))
+    return list(conn.execute(statement))
+
+
+def balance_as_of(
+    conn: Connection, org_id: int, location_id: int, item_id: int, lot_id: int, at: datetime
+) -> int:
+    """The on-hand of one (location, item, lot) from the movements that occurred up to ``at``."""
+    m = t.movements.c
+    signed = func.sum(
+        case(
+            (m.to_location_id == location_id, m.quantity),
+            else_=-m.quantity,
+        )
+    )
+    value = conn.execute(
+        select(signed).where(
+            m.organization_id == org_id,
+            m.item_id == item_id,
+            m.lot_id == lot_id,
+            m.occurred_at <= at,
+            or_(m.to_location_id == location_id, m.from_location_id == location_id),
+        )
+    ).scalar()
+    return int(value or 0)
+
+
+def last_movement_id(conn: Connection, org_id: int) -> int:
+    m = t.movements.c
+    return int(
+        conn.execute(select(func.max(m.id)).where(m.organization_id == org_id)).scalar() or 0
+    )
+
+
+def last_settled_count(
+    conn: Connection, location_id: int, item_id: int, lot_id: int | None, before_line: int
+) -> datetime | None:
+    """When this item (and lot) at this location was last counted and settled, before a line."""
+    cl, e = c.count_lines.c, c.count_entries.c
+    where = [
+        cl.location_id == location_id,
+        cl.item_id == item_id,
+        cl.id != before_line,
+        cl.status.in_(("accepted", "adjusted")),
+    ]
+    if lot_id is not None:
+        where.append(cl.lot_id == lot_id)
+    value = conn.execute(
+        select(func.max(e.counted_at)).join(c.count_lines, cl.id == e.line_id).where(and_(*where))
+    ).scalar()
+    return value if isinstance(value, datetime) else None
+
+
+def on_hand_now(conn: Connection, line_ids: Collection[int]) -> dict[int, int]:
+    """The projection's on-hand of each line's (location, item, lot), by line id."""
+    if not line_ids:
+        return {}
+    cl, b = c.count_lines.c, t.balances.c
+    rows = conn.execute(
+        select(cl.id, func.coalesce(b.on_hand, 0))
+        .outerjoin(
+            t.balances,
+            and_(b.location_id == cl.location_id, b.item_id == cl.item_id, b.lot_id == cl.lot_id),
+        )
+        .where(cl.id.in_(sorted(line_ids)))
+    ).all()
+    return {int(r[0]): int(r[1]) for r in rows}

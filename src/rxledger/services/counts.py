@@ -1,0 +1,728 @@
+"""Cycle counts: programs that choose what to count, blind and scanned counting, and the variance
+workflow (recount by another user, investigation, approval by a third) ending in an adjustment.
+
+Who may do what:
+
+- planning a count and approving its adjustments needs the right to adjust (pharmacist, manager,
+  admin); counting needs the right to move stock (whoever handles the shelves); investigating a
+  variance needs the right to investigate;
+- a recount is made by someone who did not count the line before, and the approver is neither a
+  counter of the line nor its investigator (``domain.counts``);
+- variances within tolerance are settled at once by a ``COUNT`` adjustment posted for the
+  organization (``system`` as poster, the counter named in the note): the tolerance policy is the
+  approval.
+
+The variance of a round is judged when the round is submitted, against the balance of the line's
+location, item and lot as of the moment it was counted (``domain.counts``). A blind count shows
+the system quantity to nobody until the count is submitted, and never to the counter while a
+recount is pending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Row
+
+from rxledger.adapters import counts_repository as cr
+from rxledger.adapters import repository as repo
+from rxledger.domain import errors
+from rxledger.domain import scanning as scanning_rules
+from rxledger.domain.counts import (
+    CountPolicy,
+    CountStatus,
+    LineStatus,
+    after_count,
+    check_approver,
+    check_recounter,
+    require_line_status,
+    variance,
+)
+from rxledger.domain.permissions import Actor, Permission
+from rxledger.services import stock
+from rxledger.services.posting import Header
+from rxledger.services.queries import visible_site_ids
+from rxledger.services.runtime import Runtime
+from rxledger.services.scanning import match_scan, require_item
+
+PROGRAMS = ("manual", "category", "abc", "risk", "biennial")
+MAX_LINES = 2000
+COUNT_REASON = "COUNT"
+
+
+@dataclass(frozen=True, slots=True)
+class NewCount:
+    site_id: int
+    title: str
+    program: str = "manual"
+    location_ids: Sequence[int] = ()
+    item_ids: Sequence[int] = ()
+    category: str | None = None  # program "category": a DEA schedule, cannabis category or form
+    blind: bool = True
+    freeze: bool = False
+    assigned_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EntryView:
+    round: int
+    counted: int
+    counted_by: str
+    counted_at: datetime
+    system_at_count: int | None  # hidden while blind
+    variance: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LineView:
+    id: int
+    line_no: int
+    location_id: int
+    location_code: str
+    item_id: int
+    sku: str
+    item_name: str
+    strength: str
+    base_unit: str
+    lot_id: int | None
+    lot_number: str | None
+    expiry: date | None
+    controlled: bool
+    status: str
+    tally: int | None
+    tally_by: str | None
+    system_quantity: int | None  # the ledger's on-hand now; hidden while blind
+    entries: tuple[EntryView, ...]
+    reason_code: str | None
+    findings: str | None
+    investigated_by: str | None
+    approved_by: str | None
+    document_id: int | None
+
+    @property
+    def counters(self) -> set[str]:
+        return {e.counted_by for e in self.entries}
+
+    @property
+    def variance(self) -> int | None:
+        return self.entries[-1].variance if self.entries else None
+
+
+@dataclass(frozen=True, slots=True)
+class CountView:
+    id: int
+    site_id: int
+    program: str
+    title: str
+    blind: bool
+    freeze: bool
+    status: str
+    created_by: str
+    created_at: datetime
+    assigned_to: str | None
+    lines: tuple[LineView, ...] = field(default_factory=tuple)
+    shows_system: bool = False
+
+    @property
+    def counted(self) -> int:
+        return sum(1 for line in self.lines if line.tally is not None or line.entries)
+
+
+# --- planning -----------------------------------------------------------------------------------
+
+
+def create_count(rt: Runtime, actor: Actor, spec: NewCount) -> CountView:
+    """A count of the site's stock chosen by the program, in walking order (location, item,
+    expiry): ``manual`` (locations and/or items), ``category`` (a DEA schedule, cannabis category
+    or dosage form), ``abc`` (the items due by class: A monthly, B quarterly, C twice a year),
+    ``risk`` (low stock, recent variances and high value first) or ``biennial`` (every
+    controlled substance)."""
+    actor.require(Permission.ADJUST, spec.site_id)
+    if spec.program not in PROGRAMS:
+        raise errors.ValidationFailed(f"the program is one of {', '.join(PROGRAMS)}")
+    if not spec.title.strip():
+        raise errors.ValidationFailed("a count has a title", field="title")
+    with rt.uow() as uow:
+        conn = uow.connection
+        if not rt.references.site_exists(conn, actor.organization_id, spec.site_id):
+            raise errors.SiteNotFound(f"no site {spec.site_id}", site_id=spec.site_id)
+        rows = _chosen(conn, actor, spec, rt.clock.now())
+        if not rows:
+            raise errors.ValidationFailed("nothing to count: no stock matches the program")
+        session_id = cr.insert_session(
+            conn,
+            {
+                "organization_id": actor.organization_id,
+                "site_id": spec.site_id,
+                "program": spec.program,
+                "title": spec.title.strip()[:200],
+                "blind": spec.blind,
+                "freeze": spec.freeze,
+                "status": CountStatus.OPEN.value,
+                "created_by": actor.username,
+                "created_at": rt.clock.now(),
+                "assigned_to": spec.assigned_to,
+            },
+        )
+        cr.insert_lines(
+            conn,
+            [
+                {
+                    "organization_id": actor.organization_id,
+                    "session_id": session_id,
+                    "line_no": n,
+                    "location_id": r.location_id,
+                    "item_id": r.item_id,
+                    "lot_id": r.lot_id,
+                    "status": LineStatus.OPEN.value,
+                }
+                for n, r in enumerate(rows, start=1)
+            ],
+        )
+        uow.commit()
+    return get_count(rt, actor, session_id)
+
+
+def _chosen(conn: Connection, actor: Actor, spec: NewCount, now: datetime) -> list[Row[Any]]:
+    rows = cr.stock_rows(
+        conn,
+        actor.organization_id,
+        spec.site_id,
+        location_ids=spec.location_ids,
+        item_ids=spec.item_ids,
+    )
+    if spec.program == "category":
+        wanted = (spec.category or "").strip().lower()
+        if not wanted:
+            raise errors.ValidationFailed("a category count names its category", field="category")
+        rows = [
+            r
+            for r in rows
+            if wanted
+            in {
+                (r.dea_schedule or "").lower(),
+                (r.cannabis_category or "").lower(),
+                (r.dosage_form or "").lower(),
+            }
+        ]
+    elif spec.program == "biennial":
+        rows = [r for r in rows if r.dea_schedule or r.cannabis_category]
+    elif spec.program == "risk":
+        rows = _by_risk(rows)
+    elif spec.program == "abc":
+        rows = _due_by_class(conn, rows, now)
+    return rows[:MAX_LINES]
+
+
+def _by_risk(rows: list[Row[Any]]) -> list[Row[Any]]:
+    """Low on-hand first, then high value: the lines where a miscount costs most, at most 50."""
+    ranked = sorted(rows, key=lambda r: (r.on_hand > 10, -(Decimal(r.standard_cost) * r.on_hand)))
+    chosen = {(r.location_id, r.item_id, r.lot_id) for r in ranked[:50]}
+    return [r for r in rows if (r.location_id, r.item_id, r.lot_id) in chosen]
+
+
+FREQUENCY_DAYS = {"A": 30, "B": 91, "C": 182}
+
+
+def _due_by_class(conn: Connection, rows: list[Row[Any]], now: datetime) -> list[Row[Any]]:
+    """Until computed ABC classes are stored, the class is ranked by stock value at cost (80/15/5
+    of the site's value): A is counted monthly, B quarterly, C twice a year, since its last
+    settled count."""
+    value = {r.item_id: Decimal(0) for r in rows}
+    for r in rows:
+        value[r.item_id] += Decimal(r.standard_cost) * r.on_hand
+    total = sum(value.values()) or Decimal(1)
+    running, classes = Decimal(0), {}
+    for item, v in sorted(value.items(), key=lambda kv: -kv[1]):
+        share = running / total
+        classes[item] = "A" if share < Decimal("0.8") else "B" if share < Decimal("0.95") else "C"
+        running += v
+    due = []
+    for r in rows:
+        last = cr.last_settled_count(conn, r.location_id, r.item_id, r.lot_id, before_line=0)
+        if last is None or now - last >= timedelta(days=FREQUENCY_DAYS[classes[r.item_id]]):
+            due.append(r)
+    return due
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def get_count(rt: Runtime, actor: Actor, count_id: int) -> CountView:
+    with rt.uow(read_only=True) as uow:
+        conn = uow.connection
+        row = _session(conn, actor, count_id)
+        return _view(conn, actor, row)
+
+
+def list_counts(
+    rt: Runtime, actor: Actor, *, site_id: int | None = None, status: str | None = None
+) -> list[CountView]:
+    if site_id is not None:
+        actor.require(Permission.VIEW, site_id)
+    with rt.uow(read_only=True) as uow:
+        conn = uow.connection
+        sites = {site_id} if site_id is not None else visible_site_ids(conn, actor)
+        rows = cr.sessions(conn, actor.organization_id, sites, status, 100)
+        return [_summary(r) for r in rows]
+
+
+def _session(conn: Connection, actor: Actor, count_id: int, *, lock: bool = False) -> Row[Any]:
+    row = cr.session(conn, actor.organization_id, count_id, lock=lock)
+    if row is None:
+        raise errors.NotFound(f"no count {count_id}", count_id=count_id)
+    actor.require(Permission.VIEW, row.site_id)
+    return row
+
+
+def _summary(row: Row[Any]) -> CountView:
+    return CountView(
+        id=row.id,
+        site_id=row.site_id,
+        program=row.program,
+        title=row.title,
+        blind=bool(row.blind),
+        freeze=bool(row.freeze),
+        status=row.status,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        assigned_to=row.assigned_to,
+    )
+
+
+def _view(conn: Connection, actor: Actor, row: Row[Any]) -> CountView:
+    lines = cr.lines(conn, row.id)
+    entries: dict[int, list[Row[Any]]] = {}
+    for e in cr.entries(conn, [line.id for line in lines]):
+        entries.setdefault(e.line_id, []).append(e)
+    shows = _shows_system(actor, row)
+    system = cr.on_hand_now(conn, [line.id for line in lines]) if shows else {}
+    views = tuple(
+        LineView(
+            id=line.id,
+            line_no=line.line_no,
+            location_id=line.location_id,
+            location_code=line.location_code,
+            item_id=line.item_id,
+            sku=line.sku,
+            item_name=line.item_name,
+            strength=line.strength,
+            base_unit=line.base_unit,
+            lot_id=line.lot_id,
+            lot_number=line.lot_number,
+            expiry=line.expiry,
+            controlled=bool(line.dea_schedule or line.cannabis_category),
+            status=line.status,
+            tally=line.tally,
+            tally_by=line.tally_by,
+            system_quantity=system.get(line.id),
+            entries=tuple(
+                EntryView(
+                    e.round,
+                    e.counted,
+                    e.counted_by,
+                    e.counted_at,
+                    e.system_at_count if shows else None,
+                    variance(e.counted, e.system_at_count) if shows else None,
+                )
+                for e in entries.get(line.id, [])
+            ),
+            reason_code=line.reason_code,
+            findings=line.findings,
+            investigated_by=line.investigated_by,
+            approved_by=line.approved_by,
+            document_id=line.document_id,
+        )
+        for line in lines
+    )
+    return replace(_summary(row), lines=views, shows_system=shows)
+
+
+def _shows_system(actor: Actor, row: Row[Any]) -> bool:
+    """System quantities are shown once a count is submitted, and then only to those who plan and
+    settle counts; a count that is not blind shows them to everyone."""
+    if not row.blind:
+        return True
+    return row.status != CountStatus.OPEN.value and actor.can(Permission.ADJUST, row.site_id)
+
+
+# --- counting -----------------------------------------------------------------------------------
+
+
+def set_tally(
+    rt: Runtime, actor: Actor, line_id: int, quantity: int, *, add: bool = False
+) -> CountView:
+    """Type a line's count (``add``: add to it, as a scan does); 0 confirms an empty bin."""
+    if quantity < 0 or (add and quantity == 0):
+        raise errors.InvalidQuantity("a count is a whole number of base units, at least 0")
+    with rt.uow() as uow:
+        conn = uow.connection
+        line = _line(conn, actor, line_id, lock=True)
+        session = _session(conn, actor, line.session_id, lock=True)
+        _may_count(conn, actor, session, line)
+        tally = (line.tally or 0) + quantity if add else quantity
+        cr.update_line(
+            conn, line_id, {"tally": tally, "tally_by": actor.username, "tally_at": rt.clock.now()}
+        )
+        uow.commit()
+    return get_count(rt, actor, session.id)
+
+
+def scan(
+    rt: Runtime,
+    actor: Actor,
+    count_id: int,
+    code: str,
+    *,
+    location_id: int | None = None,
+    quantity: int | None = None,
+) -> CountView:
+    """A scanned package adds its base units (or ``quantity``) to the line of its item and lot
+    (at ``location_id`` when the item is on the list in several places); a lot or item found that
+    the list lacks gets a line of its own."""
+    parsed = scanning_rules.parse_scan(code, rt.clock.now().date())
+    with rt.uow() as uow:
+        conn = uow.connection
+        session = _session(conn, actor, count_id, lock=True)
+        found = match_scan(conn, actor.organization_id, parsed)
+        item = require_item(found)
+        units = (
+            quantity if quantity is not None else (found.package.base_units if found.package else 1)
+        )
+        lot_id = _lot_of(conn, item.id, parsed.lot)
+        lines = cr.lines(conn, count_id)
+        matches = [
+            line
+            for line in lines
+            if line.item_id == item.id
+            and (lot_id is None or line.lot_id == lot_id)
+            and (location_id is None or line.location_id == location_id)
+        ]
+        if matches:
+            line = matches[0]
+        else:
+            line = _new_line(conn, actor, session, lines, item.id, lot_id, location_id)
+        _may_count(conn, actor, session, line)
+        cr.update_line(
+            conn,
+            line.id,
+            {
+                "tally": (line.tally or 0) + units,
+                "tally_by": actor.username,
+                "tally_at": rt.clock.now(),
+            },
+        )
+        uow.commit()
+    return get_count(rt, actor, count_id)
+
+
+def _lot_of(conn: Connection, item_id: int, lot_number: str | None) -> int | None:
+    if not lot_number:
+        return None
+    lot = repo.lot_by_number(conn, item_id, lot_number)
+    if lot is None:
+        raise errors.LotNotFound(
+            f"lot {lot_number} of this item is not in the ledger: count it under the lot on file "
+            "or investigate",
+            lot=lot_number,
+        )
+    return lot.id
+
+
+def _new_line(
+    conn: Connection,
+    actor: Actor,
+    session: Row[Any],
+    lines: list[Row[Any]],
+    item_id: int,
+    lot_id: int | None,
+    location_id: int | None,
+) -> Row[Any]:
+    if lot_id is None or location_id is None:
+        raise errors.ValidationFailed(
+            "this product is not on the count list: scan its lot and name the location"
+        )
+    cr.insert_lines(
+        conn,
+        [
+            {
+                "organization_id": actor.organization_id,
+                "session_id": session.id,
+                "line_no": max((line.line_no for line in lines), default=0) + 1,
+                "location_id": location_id,
+                "item_id": item_id,
+                "lot_id": lot_id,
+                "status": LineStatus.OPEN.value,
+            }
+        ],
+    )
+    return cr.lines(conn, session.id)[-1]
+
+
+def _line(conn: Connection, actor: Actor, line_id: int, *, lock: bool = False) -> Row[Any]:
+    line = cr.line(conn, actor.organization_id, line_id, lock=lock)
+    if line is None:
+        raise errors.NotFound(f"no count line {line_id}", line_id=line_id)
+    return line
+
+
+def _may_count(conn: Connection, actor: Actor, session: Row[Any], line: Row[Any]) -> None:
+    actor.require(Permission.MOVE, session.site_id)
+    status = LineStatus(line.status)
+    if status is LineStatus.RECOUNT:
+        check_recounter({e.counted_by for e in cr.entries(conn, [line.id])}, actor.username)
+        return
+    if session.status != CountStatus.OPEN.value:
+        raise errors.StatusConflict(f"count {session.id} is {session.status}")
+    require_line_status(status, LineStatus.OPEN)
+
+
+# --- submitting and judging ---------------------------------------------------------------------
+
+
+def submit(
+    rt: Runtime, actor: Actor, count_id: int, policy: CountPolicy | None = None
+) -> CountView:
+    """Freeze round 1 of every line (each must have a count; 0 confirms an empty bin) and judge
+    each variance against the balance when it was counted."""
+    rules = policy or CountPolicy()
+    settle: list[tuple[Row[Any], int]] = []
+    with rt.uow() as uow:
+        conn = uow.connection
+        session = _session(conn, actor, count_id, lock=True)
+        actor.require(Permission.MOVE, session.site_id)
+        if session.status != CountStatus.OPEN.value:
+            raise errors.StatusConflict(f"count {count_id} is {session.status}")
+        lines = cr.lines(conn, count_id)
+        missing = [line.line_no for line in lines if line.tally is None]
+        if missing:
+            raise errors.ValidationFailed(
+                f"lines {', '.join(map(str, missing[:20]))} are not counted: count them, or "
+                "confirm 0 for an empty bin",
+                lines=missing,
+            )
+        watermark = cr.last_movement_id(conn, actor.organization_id)
+        for line in lines:
+            found = _judge(conn, actor, line, 1, watermark, rules)
+            if found is not None:
+                settle.append((line, found))
+        cr.update_session(conn, count_id, {"status": CountStatus.SUBMITTED.value})
+        uow.commit()
+    for line, delta in settle:
+        _post_accepted(rt, actor, count_id, line, delta)
+    _close_when_settled(rt, actor, count_id)
+    return get_count(rt, actor, count_id)
+
+
+def submit_recount(
+    rt: Runtime, actor: Actor, line_id: int, policy: CountPolicy | None = None
+) -> CountView:
+    """Freeze the recount (round 2) of a line; it is judged like the first."""
+    rules = policy or CountPolicy()
+    with rt.uow() as uow:
+        conn = uow.connection
+        line = _line(conn, actor, line_id, lock=True)
+        session = _session(conn, actor, line.session_id, lock=True)
+        require_line_status(LineStatus(line.status), LineStatus.RECOUNT)
+        actor.require(Permission.MOVE, session.site_id)
+        if line.tally is None or line.tally_by is None:
+            raise errors.ValidationFailed("count the line again before submitting the recount")
+        check_recounter({e.counted_by for e in cr.entries(conn, [line.id])}, line.tally_by)
+        full = next(x for x in cr.lines(conn, session.id) if x.id == line_id)
+        watermark = cr.last_movement_id(conn, actor.organization_id)
+        delta = _judge(conn, actor, full, 2, watermark, rules)
+        uow.commit()
+    if delta is not None:
+        _post_accepted(rt, actor, session.id, full, delta)
+    _close_when_settled(rt, actor, session.id)
+    return get_count(rt, actor, session.id)
+
+
+def _judge(
+    conn: Connection,
+    actor: Actor,
+    line: Row[Any],
+    round_no: int,
+    watermark: int,
+    rules: CountPolicy,
+) -> int | None:
+    """Record the round's entry and move the line on; the delta to post when it is accepted with
+    a difference, else None."""
+    counted_at = line.tally_at
+    system = cr.balance_as_of(
+        conn, actor.organization_id, line.location_id, line.item_id, line.lot_id, counted_at
+    )
+    cr.insert_entry(
+        conn,
+        {
+            "organization_id": actor.organization_id,
+            "line_id": line.id,
+            "round": round_no,
+            "counted": line.tally,
+            "counted_by": line.tally_by,
+            "counted_at": counted_at,
+            "system_at_count": system,
+            "movement_watermark": watermark,
+        },
+    )
+    diff = variance(int(line.tally), system)
+    rule = rules.rule_for(controlled=bool(line.dea_schedule or line.cannabis_category), abc=None)
+    status = after_count(round_no, diff, Decimal(line.standard_cost), rule)
+    cr.update_line(conn, line.id, {"status": status.value, "tally": None, "tally_by": None})
+    if status is LineStatus.ACCEPTED and diff != 0:
+        return diff
+    return None
+
+
+def _post_accepted(rt: Runtime, actor: Actor, count_id: int, line: Row[Any], delta: int) -> None:
+    """A variance within tolerance: the organization's COUNT adjustment, naming the counter."""
+    system = Actor.system(actor.organization_id)
+    document = _adjust(
+        rt,
+        system,
+        line,
+        delta,
+        COUNT_REASON,
+        f"count {count_id} line {line.line_no}, within tolerance; counted by {actor.username}",
+        key=f"count-line:{line.id}:accepted",
+        count_id=count_id,
+    )
+    with rt.uow() as uow:
+        cr.update_line(uow.connection, line.id, {"document_id": document})
+        uow.commit()
+
+
+def _adjust(
+    rt: Runtime,
+    actor: Actor,
+    line: Row[Any],
+    delta: int,
+    reason: str,
+    note: str,
+    *,
+    key: str,
+    count_id: int,
+    witness: Any = None,
+) -> int:
+    session_site = _site_of(rt, actor, count_id)
+    command = stock.Adjust(
+        session_site,
+        [
+            stock.AdjustLine(
+                line.item_id, line.location_id, line.lot_id, reason, delta=delta, note=note[:500]
+            )
+        ],
+        Header(reference=f"COUNT-{count_id}", reason_code=reason, idempotency_key=key),
+    )
+    if witness is not None:
+        command = replace(command, witness=witness)  # type: ignore[call-arg]
+    return stock.adjust(rt, actor, command).id
+
+
+def _site_of(rt: Runtime, actor: Actor, count_id: int) -> int:
+    with rt.uow(read_only=True) as uow:
+        return int(_session(uow.connection, Actor.system(actor.organization_id), count_id).site_id)
+
+
+def _close_when_settled(rt: Runtime, actor: Actor, count_id: int) -> None:
+    with rt.uow() as uow:
+        conn = uow.connection
+        lines = cr.lines(conn, count_id)
+        if lines and all(LineStatus(line.status).settled for line in lines):
+            cr.update_session(
+                conn,
+                count_id,
+                {"status": CountStatus.CLOSED.value, "closed_at": rt.clock.now()},
+            )
+            uow.commit()
+
+
+# --- investigating and approving ----------------------------------------------------------------
+
+
+def investigate(
+    rt: Runtime, actor: Actor, line_id: int, *, findings: str, reason_code: str
+) -> CountView:
+    """The investigator's findings and reason code: the line waits for approval."""
+    if not findings.strip():
+        raise errors.ValidationFailed("write what the investigation found", field="findings")
+    with rt.uow() as uow:
+        conn = uow.connection
+        line = _line(conn, actor, line_id, lock=True)
+        session = _session(conn, actor, line.session_id)
+        actor.require(Permission.INVESTIGATE, session.site_id)
+        require_line_status(LineStatus(line.status), LineStatus.INVESTIGATING)
+        if reason_code not in repo.active_reason_codes(conn, actor.organization_id):
+            raise errors.UnknownReasonCode(f"no reason code {reason_code}", code=reason_code)
+        cr.update_line(
+            conn,
+            line_id,
+            {
+                "status": LineStatus.APPROVAL.value,
+                "findings": findings.strip()[:4000],
+                "reason_code": reason_code,
+                "investigated_by": actor.username,
+            },
+        )
+        uow.commit()
+    return get_count(rt, actor, session.id)
+
+
+def approve(rt: Runtime, actor: Actor, line_id: int, *, witness: Any = None) -> CountView:
+    """Approve the investigated variance: the adjustment posts with the reason and findings. The
+    approver may adjust, and is neither a counter of the line nor its investigator."""
+    with rt.uow(read_only=True) as uow:
+        conn = uow.connection
+        line = _line(conn, actor, line_id)
+        session = _session(conn, actor, line.session_id)
+        actor.require(Permission.ADJUST, session.site_id)
+        require_line_status(LineStatus(line.status), LineStatus.APPROVAL)
+        entries = cr.entries(conn, [line.id])
+        check_approver({e.counted_by for e in entries}, line.investigated_by, actor.username)
+        full = next(x for x in cr.lines(conn, session.id) if x.id == line_id)
+    last = entries[-1]
+    delta = variance(last.counted, last.system_at_count)
+    document = None
+    if delta != 0:
+        document = _adjust(
+            rt,
+            actor,
+            full,
+            delta,
+            line.reason_code,
+            f"count {session.id} line {line.line_no}: {line.findings}",
+            key=f"count-line:{line.id}:approved",
+            count_id=session.id,
+            witness=witness,
+        )
+    with rt.uow() as uow:
+        cr.update_line(
+            uow.connection,
+            line_id,
+            {
+                "status": LineStatus.ADJUSTED.value,
+                "approved_by": actor.username,
+                "document_id": document,
+            },
+        )
+        uow.commit()
+    _close_when_settled(rt, actor, session.id)
+    return get_count(rt, actor, session.id)
+
+
+def cancel(rt: Runtime, actor: Actor, count_id: int) -> CountView:
+    with rt.uow() as uow:
+        conn = uow.connection
+        session = _session(conn, actor, count_id, lock=True)
+        actor.require(Permission.ADJUST, session.site_id)
+        if session.status != CountStatus.OPEN.value:
+            raise errors.StatusConflict(f"count {count_id} is {session.status}: too late to cancel")
+        cr.update_session(
+            conn, count_id, {"status": CountStatus.CANCELLED.value, "closed_at": rt.clock.now()}
+        )
+        uow.commit()
+    return get_count(rt, actor, count_id)

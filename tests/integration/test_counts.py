@@ -1,0 +1,170 @@
+"""Cycle counts on both engines: the variance is exact when stock moves while the count is open
+(including a back-dated dispense recorded after the count), the recount is someone else's, and
+the approver is neither a counter nor the investigator."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from rxledger.domain import errors
+from rxledger.domain.clock import ManualClock
+from rxledger.domain.counts import CountPolicy, VarianceRule
+from rxledger.domain.permissions import Role
+from rxledger.services import counts, queries, stock
+from rxledger.services.posting import Header
+from rxledger.services.runtime import Runtime
+from tests.builders import Network, build_network
+from tests.purchasing_builders import person
+
+STRICT = CountPolicy(
+    rules={
+        "controlled": VarianceRule(0, Decimal(0)),
+        "A": VarianceRule(0, Decimal(0)),
+        "B": VarianceRule(0, Decimal(0)),
+        "C": VarianceRule(0, Decimal(0)),
+    }
+)
+
+
+@pytest.fixture
+def net(rt: Runtime) -> Network:
+    return build_network(rt)
+
+
+def counted_with_traffic(net: Network, clock: ManualClock) -> tuple[counts.CountView, int]:
+    """100 received; a count opened; 5 dispensed before the count but recorded only after it;
+    92 on the shelf when counted (3 missing); then 10 dispensed and 20 received while the count
+    is still open. The ledger at the count instant says 95: the variance is -3."""
+    item = net.item()
+    net.receive(item, 100)
+    manager = person(net, "manager1", Role.MANAGER)
+    tech = person(net, "tech1", Role.TECHNICIAN)
+    count = counts.create_count(
+        net.rt,
+        manager,
+        counts.NewCount(net.central.id, "Aisle A", location_ids=[net.central.storage.id]),
+    )
+    [line] = count.lines
+    before_count = clock.now() + timedelta(minutes=30)
+    clock.advance(timedelta(hours=1))
+    counts.set_tally(net.rt, tech, line.id, 92)  # counted at +1 h
+    clock.advance(timedelta(hours=1))
+    stock.dispense(
+        net.rt,
+        net.actor,
+        stock.Dispense(
+            net.central.id,
+            net.central.storage.id,
+            [stock.StockLine(item.id, 5)],
+            Header(reference="RX-LATE", occurred_at=before_count),
+        ),
+    )
+    net.dispense(item, 10)
+    net.receive(item, 20)
+    return count, item.id
+
+
+def test_the_variance_is_against_the_balance_when_counted(net: Network, clock: ManualClock) -> None:
+    count, item_id = counted_with_traffic(net, clock)
+    tech = person(net, "tech1", Role.TECHNICIAN)
+
+    # a technician's blind count hides the system quantity from them
+    seen = counts.get_count(net.rt, tech, count.id)
+    assert seen.lines[0].system_quantity is None
+
+    submitted = counts.submit(net.rt, tech, count.id)
+
+    manager = person(net, "manager1", Role.MANAGER)
+    [line] = counts.get_count(net.rt, manager, count.id).lines
+    [entry] = line.entries
+    assert entry.counted == 92
+    assert entry.system_at_count == 95  # 100 less the back-dated 5; not the 10 or 20 after
+    assert entry.variance == -3
+    # -3 at 0.125 a capsule is within class C's tolerance: settled by a COUNT adjustment
+    assert line.status == "accepted"
+    assert line.document_id is not None
+    assert submitted.status == "closed"
+    # the ledger now holds what it held, less the 3 found missing: 100 - 5 - 10 + 20 - 3
+    assert queries.balance(net.rt, net.actor, item_id=item_id, site_id=net.central.id) == 102
+
+
+def test_a_persistent_variance_is_recounted_investigated_and_approved_by_three_people(
+    net: Network, clock: ManualClock
+) -> None:
+    count, item_id = counted_with_traffic(net, clock)
+    tech = person(net, "tech1", Role.TECHNICIAN)
+    other_tech = person(net, "tech2", Role.TECHNICIAN)
+    pharmacist = person(net, "pharm1", Role.PHARMACIST)
+    manager = person(net, "manager1", Role.MANAGER)
+    counts.submit(net.rt, tech, count.id, STRICT)
+    [line] = counts.get_count(net.rt, manager, count.id).lines
+    assert line.status == "recount"
+
+    # the first counter may not recount
+    with pytest.raises(errors.SelfApproval):
+        counts.set_tally(net.rt, tech, line.id, 92)
+    clock.advance(timedelta(minutes=10))
+    # since the first count 10 left and 20 came: the shelf holds 102, the ledger 105
+    counts.set_tally(net.rt, other_tech, line.id, 102)
+    counts.submit_recount(net.rt, other_tech, line.id, STRICT)
+    [line] = counts.get_count(net.rt, manager, count.id).lines
+    assert line.status == "investigating"
+    assert [e.variance for e in line.entries] == [-3, -3]
+
+    counts.investigate(
+        net.rt, pharmacist, line.id, findings="three capsules found crushed", reason_code="DAMAGED"
+    )
+    # neither the investigator nor a counter may approve
+    for who in (pharmacist, other_tech, tech):
+        with pytest.raises(errors.Forbidden):
+            counts.approve(net.rt, who, line.id)
+    assert queries.balance(net.rt, net.actor, item_id=item_id, site_id=net.central.id) == 105
+
+    done = counts.approve(net.rt, manager, line.id)
+
+    [line] = done.lines
+    assert line.status == "adjusted"
+    assert line.approved_by == "manager1"
+    assert done.status == "closed"
+    assert queries.balance(net.rt, net.actor, item_id=item_id, site_id=net.central.id) == 102
+    document = queries.get_document(net.rt, net.actor, line.document_id or 0)
+    assert document.reason_code == "DAMAGED"
+    assert document.posted_by == "manager1"
+
+
+def test_every_line_is_counted_before_submitting_and_zero_is_confirmed(net: Network) -> None:
+    item = net.item()
+    net.receive(item, 10)
+    net.receive(item, 5, lot="L2", location=net.central.shelf)
+    manager = person(net, "manager1", Role.MANAGER)
+    tech = person(net, "tech1", Role.TECHNICIAN)
+    count = counts.create_count(
+        net.rt, manager, counts.NewCount(net.central.id, "Everything", item_ids=[item.id])
+    )
+    assert [line.location_code for line in count.lines] == ["MAIN", "MAIN-A1"]  # walking order
+    counts.set_tally(net.rt, tech, count.lines[0].id, 10)
+    with pytest.raises(errors.ValidationFailed):
+        counts.submit(net.rt, tech, count.id)
+    counts.set_tally(net.rt, tech, count.lines[1].id, 0)  # the bin is empty: confirmed
+    done = counts.submit(net.rt, tech, count.id)
+    assert [line.status for line in done.lines] == ["accepted", "accepted"]
+    assert queries.balance(net.rt, net.actor, item_id=item.id, site_id=net.central.id) == 10
+
+
+def test_counting_needs_a_count_in_progress_and_the_right_people(net: Network) -> None:
+    item = net.item()
+    net.receive(item, 10)
+    manager = person(net, "manager1", Role.MANAGER)
+    buyer = person(net, "buyer1", Role.BUYER)
+    tech = person(net, "tech1", Role.TECHNICIAN)
+    with pytest.raises(errors.Forbidden):
+        counts.create_count(net.rt, tech, counts.NewCount(net.central.id, "Mine"))
+    count = counts.create_count(net.rt, manager, counts.NewCount(net.central.id, "All"))
+    with pytest.raises(errors.Forbidden):
+        counts.set_tally(net.rt, buyer, count.lines[0].id, 3)
+    counts.cancel(net.rt, manager, count.id)
+    with pytest.raises(errors.StatusConflict):
+        counts.set_tally(net.rt, tech, count.lines[0].id, 3)
