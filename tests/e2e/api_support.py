@@ -24,6 +24,7 @@ from starlette.routing import compile_path
 
 from rxledger.adapters import security
 from rxledger.adapters import tables as t
+from rxledger.adapters import tables_control as tc
 from rxledger.adapters import tables_receiving as tr
 from rxledger.adapters.database import create_db_engine
 from rxledger.domain.clock import ManualClock
@@ -86,6 +87,9 @@ WRITTEN_TABLES: tuple[Table, ...] = (
     tr.investigation_notes,
     tr.item_proposals,
     tr.certificates,
+    tc.count_sessions,
+    tc.count_lines,
+    tc.count_entries,
 )
 _IGNORED_COLUMNS = frozenset({"last_used_at"})
 

@@ -27,10 +27,18 @@ import pytest
 from rxledger.adapters.database import create_db_engine
 from rxledger.domain.clock import ManualClock
 from rxledger.domain.model import Item
-from rxledger.domain.permissions import Grant, Role
+from rxledger.domain.permissions import Actor, Grant, Role
 from rxledger.domain.stewardship import ProposedItem
 from rxledger.entrypoints.api.app import create_app
-from rxledger.services import identity, purchasing, receiving, stewardship, stock
+from rxledger.services import (
+    catalog,
+    counts,
+    identity,
+    purchasing,
+    receiving,
+    stewardship,
+    stock,
+)
 from rxledger.services.posting import Header
 from rxledger.services.runtime import LedgerPolicy, Runtime
 from tests.builders import Network
@@ -73,6 +81,7 @@ PROPOSED_GTIN = gtin("0950600013437")
 
 # --- who may do what, by hand from the rules ----------------------------------------------------
 
+COUNT_GTIN = gtin("0030000000123")  # a scannable item of the counting scenario
 TECH = frozenset({"view", "receive", "move", "transfer", "dispense"})
 CLINICAL = TECH | {"adjust", "reverse", "manage_items", "investigate"}
 PURCHASING = frozenset({"order", "approve_orders", "manage_suppliers"})
@@ -160,6 +169,7 @@ class Scenario:
     quarantine: Mapping[str, int]  # discrepancy, investigation, inbound (a DSCSA shipment)
     receiving: Mapping[str, int]  # awaiting (a shipment), session_open, session_line, ...
     stewardship: Mapping[str, int]  # unknown_session, proposal, cannabis_lot, certificate
+    counting: Mapping[str, int]  # count_open, count_line, recount_line, investigating, approving
     users: Mapping[str, ApiUser]
     spare_tokens: Mapping[str, int]
 
@@ -184,6 +194,7 @@ class Scenario:
             **self.quarantine,
             **self.receiving,
             **self.stewardship,
+            **self.counting,
         }
 
 
@@ -243,6 +254,7 @@ def build_scenario(rt: Runtime) -> Scenario:
         quarantine=_quarantine(net),
         receiving=_receiving(net),  # after _quarantine: its DSCSA item
         stewardship=_stewardship(net, item),
+        counting=_counting(net),
         users={**world.users, "auditing_admin": auditing_admin},
         spare_tokens=spare,
     )
@@ -309,6 +321,58 @@ def _receiving(net: Network) -> dict[str, int]:
     }
 
 
+def _counting(net: Network) -> dict[str, int]:
+    """At CENTRAL, counts of a scannable item (GTIN COUNT_GTIN, lot C1, 100 in storage): one open
+    with its line counted; one whose line waits for its recount to be submitted; one line under
+    investigation; one waiting for approval. Counted by counter1 and counter2, investigated by
+    investigator1: none of the personas."""
+    rt, central = net.rt, net.central
+    item = net.item(
+        "Loratadine 10 mg tablet",
+        packages=(catalog.PackageSpec("unit", 1, gtin=COUNT_GTIN),),
+    )
+    net.receive(item, 100, "C1")
+    planner = Actor(net.actor.organization_id, "planner1", None, (Grant(Role.ADMIN, central.id),))
+    first = Actor(net.actor.organization_id, "counter1", None, (Grant(Role.ADMIN, central.id),))
+    second = Actor(net.actor.organization_id, "counter2", None, (Grant(Role.ADMIN, central.id),))
+    looker = Actor(
+        net.actor.organization_id, "investigator1", None, (Grant(Role.ADMIN, central.id),)
+    )
+
+    def planned(counted: int) -> tuple[int, int]:
+        spec = counts.NewCount(central.id, "Loratadine", item_ids=[item.id])
+        view = counts.create_count(rt, planner, spec)
+        line = view.lines[0].id
+        counts.set_tally(rt, first, line, counted)
+        return view.id, line
+
+    open_count, open_line = planned(100)
+    _, recount = planned(80)
+    _, investigating = planned(80)
+    _, approving = planned(80)
+    for line in (recount, investigating, approving):
+        counts.submit(rt, first, counts.get_count(rt, first, _count_of(rt, first, line)).id)
+        counts.set_tally(rt, second, line, 80)
+    for line in (investigating, approving):
+        counts.submit_recount(rt, second, line)
+    counts.investigate(rt, looker, approving, findings="a broken blister", reason_code="DAMAGED")
+    return {
+        "count_open": open_count,
+        "count_line": open_line,
+        "recount_line": recount,
+        "investigating_line": investigating,
+        "approving_line": approving,
+    }
+
+
+def _count_of(rt: Runtime, actor: Actor, line_id: int) -> int:
+    return next(
+        c.id
+        for c in counts.list_counts(rt, actor)
+        if any(x.id == line_id for x in counts.get_count(rt, actor, c.id).lines)
+    )
+
+
 def _stewardship(net: Network, item: Item) -> dict[str, int]:
     """At CENTRAL: an open session whose unknown GTIN has since been linked to the item (to be
     judged again), a pending item proposal, and a held cannabis lot with a pending certificate,
@@ -324,6 +388,7 @@ def _stewardship(net: Network, item: Item) -> dict[str, int]:
         "unknown_session": session,
         "proposal": stewardship.propose_item(rt, actor, proposal).id,
         "cannabis_lot": certificate.lot_id,
+        "cannabis_item": cannabis.id,
         "certificate": certificate.id,
     }
 
@@ -677,6 +742,45 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "GET", "/on-order", Scope.CENTRAL, refusal=HIDDEN, reveals_central=_any_site("site_id")
     ),
     Endpoint("GET", "/on-order?site_id={central}", Scope.CENTRAL),
+    # counts: planning needs adjust; counting, move; investigating, investigate; approving, adjust
+    Endpoint("GET", "/counts", Scope.SIGNED_IN),
+    Endpoint("GET", "/counts?site_id={central}", Scope.CENTRAL),
+    Endpoint("GET", "/counts/accuracy", Scope.SIGNED_IN),
+    Endpoint(
+        "POST",
+        "/counts",
+        Scope.CENTRAL,
+        "adjust",
+        body=lambda s: {"site_id": s.central, "title": "Shelf A"},
+        ok=201,
+    ),
+    Endpoint("GET", "/counts/{count_open}", Scope.CENTRAL),
+    Endpoint(
+        "POST",
+        "/counts/{count_open}/scan",
+        Scope.CENTRAL,
+        "move",
+        body=lambda s: {"code": f"(01){COUNT_GTIN}(17)281231(10)C1"},
+    ),
+    Endpoint(
+        "POST",
+        "/count-lines/{count_line}/tally",
+        Scope.CENTRAL,
+        "move",
+        body=lambda s: {"quantity": 99},
+    ),
+    Endpoint("POST", "/counts/{count_open}/submit", Scope.CENTRAL, "move"),
+    Endpoint("POST", "/counts/{count_open}/cancel", Scope.CENTRAL, "adjust"),
+    Endpoint("POST", "/count-lines/{recount_line}/recount", Scope.CENTRAL, "move"),
+    Endpoint("GET", "/count-lines/{count_line}/investigation", Scope.CENTRAL, "investigate"),
+    Endpoint(
+        "POST",
+        "/count-lines/{investigating_line}/investigate",
+        Scope.CENTRAL,
+        "investigate",
+        body=lambda s: {"findings": "found behind the shelf", "reason_code": "DAMAGED"},
+    ),
+    Endpoint("POST", "/count-lines/{approving_line}/approve", Scope.CENTRAL, "adjust", body=_empty),
     # replenishment: reads of the sites one may view; accepting needs the right to order
     Endpoint("GET", "/replenishment/suggestions", Scope.SIGNED_IN),
     Endpoint("GET", "/replenishment/suggestions?site_id={central}", Scope.CENTRAL),
@@ -912,6 +1016,17 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         body=lambda s: {"note": "a duplicate"},
     ),
     Endpoint("POST", "/receiving-sessions/{unknown_session}/rejudge", Scope.CENTRAL, "receive"),
+    # the audit trail: each user reads the rows of their sites and of no site; sealing and
+    # verifying the chain reads the whole organization (it writes only chain links)
+    Endpoint(
+        "GET",
+        "/audit?limit=500",
+        Scope.CENTRAL,
+        refusal=HIDDEN,
+        reveals_central=_any_site("site_id"),
+    ),
+    Endpoint("GET", "/audit.csv", Scope.SOMEWHERE),
+    Endpoint("POST", "/audit/verify", Scope.ORG_WIDE, writes=False),
     # certificates of analysis: lots are the organization's; attaching is receiving, the lab
     # result is decided by whoever approves items
     Endpoint(
@@ -931,6 +1046,50 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "approve_items",
         body=lambda s: {"result": "passed"},
     ),
+    # reconciliation: importing an export is stock control (adjust at the site; it writes no
+    # ledger table); a snapshot nobody has is the same 404 for everyone; sales checks only read
+    Endpoint(
+        "POST",
+        "/reconciliation/snapshots?site_id={central}&source=metrc&filename=active.json",
+        Scope.CENTRAL,
+        "adjust",
+        body=lambda s: {
+            "Data": [{"Label": metrc_tag(1), "Quantity": 1, "UnitOfMeasureName": "Each"}]
+        },
+        ok=201,
+        writes=False,
+    ),
+    Endpoint(
+        "GET",
+        "/reconciliation/snapshots/999999",
+        Scope.CENTRAL,
+        ok=404,
+        refusal=not_found("NOT_FOUND"),
+    ),
+    Endpoint(
+        "POST",
+        "/reconciliation/snapshots/999999/adjust",
+        Scope.CENTRAL,
+        "adjust",
+        body=lambda s: {"reason_code": "COUNT"},
+        ok=404,
+        refusal=not_found("NOT_FOUND"),
+        writes=False,
+    ),
+    Endpoint(
+        "POST",
+        "/reconciliation/sales",
+        Scope.CENTRAL,
+        body=lambda s: {"site_id": s.central, "day": "2026-06-01", "csv": "date,sku,quantity\n"},
+        writes=False,
+    ),
+    # controlled substances: the perpetual log of CENTRAL's cannabis item, the inventory sheet
+    Endpoint("GET", "/controlled/log?site_id={central}&item_id={cannabis_item}", Scope.CENTRAL),
+    Endpoint(
+        "GET", "/controlled/log?site_id={central}&item_id={cannabis_item}&format=csv", Scope.CENTRAL
+    ),
+    Endpoint("GET", "/controlled/inventory?site_id={central}", Scope.CENTRAL),
+    Endpoint("GET", "/controlled/inventory?site_id={central}&format=pdf", Scope.CENTRAL),
 )
 
 

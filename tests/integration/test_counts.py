@@ -114,6 +114,15 @@ def test_a_persistent_variance_is_recounted_investigated_and_approved_by_three_p
     assert line.status == "investigating"
     assert [e.variance for e in line.entries] == [-3, -3]
 
+    # the investigator sees every movement since the last good count, and a look-alike dispensed
+    # near the count
+    look_alike = net.item("Amoxicillin 250 mg capsule", strength="250 mg")
+    net.receive(look_alike, 50, lot="LA")
+    net.dispense(look_alike, 3)
+    seen = counts.investigation(net.rt, pharmacist, line.id)
+    assert sorted(m.change for m in seen.movements) == [-10, -5, 20, 100]
+    assert any("Amoxicillin 250 mg capsule" in e for e in seen.explanations)
+
     counts.investigate(
         net.rt, pharmacist, line.id, findings="three capsules found crushed", reason_code="DAMAGED"
     )
@@ -133,6 +142,10 @@ def test_a_persistent_variance_is_recounted_investigated_and_approved_by_three_p
     document = queries.get_document(net.rt, net.actor, line.document_id or 0)
     assert document.reason_code == "DAMAGED"
     assert document.posted_by == "manager1"
+    [accuracy] = counts.accuracy(net.rt, manager, site_id=net.central.id)
+    assert (accuracy.lines_counted, accuracy.lines_accurate) == (1, 0)
+    assert accuracy.shrinkage_units == 3
+    assert accuracy.shrinkage_value == Decimal("0.38")  # 3 x 0.125, rounded to cents
 
 
 def test_every_line_is_counted_before_submitting_and_zero_is_confirmed(net: Network) -> None:
@@ -168,3 +181,27 @@ def test_counting_needs_a_count_in_progress_and_the_right_people(net: Network) -
     counts.cancel(net.rt, manager, count.id)
     with pytest.raises(errors.StatusConflict):
         counts.set_tally(net.rt, tech, count.lines[0].id, 3)
+
+
+def test_daily_counts_split_the_due_lines_across_technicians(net: Network) -> None:
+    for n in range(5):
+        net.receive(net.item(f"Item {n} tablet"), 10 + n)
+    manager = person(net, "manager1", Role.MANAGER)
+
+    made = counts.daily_counts(
+        net.rt, manager, net.central.id, ["tech1", "tech2", "tech3"], lines_per_counter=2
+    )
+
+    assert [c.assigned_to for c in made] == ["tech1", "tech2", "tech3"]
+    assert [len(c.lines) for c in made] == [2, 2, 1]
+    assert all(c.blind for c in made)
+    # once counted and settled, nothing is due again this month
+    for c in made:
+        counter = person(net, c.assigned_to or "", Role.TECHNICIAN)
+        for line in c.lines:
+            on_hand = queries.balance(
+                net.rt, net.actor, item_id=line.item_id, location_id=line.location_id
+            )
+            counts.set_tally(net.rt, counter, line.id, on_hand)
+        assert counts.submit(net.rt, counter, c.id).status == "closed"
+    assert counts.daily_counts(net.rt, manager, net.central.id, ["tech1"]) == []

@@ -215,3 +215,131 @@ def on_hand_now(conn: Connection, line_ids: Collection[int]) -> dict[int, int]:
         .where(cl.id.in_(sorted(line_ids)))
     ).all()
     return {int(r[0]): int(r[1]) for r in rows}
+
+
+def look_alike_dispenses(
+    conn: Connection, org_id: int, site_id: int, item_id: int, start: datetime, end: datetime
+) -> list[Row[Any]]:
+    """Dispenses at the site between ``start`` and ``end`` of other items sharing the counted
+    item's generic name (another strength or form) or the first word of its name."""
+    i, m, d, loc = t.items.c, t.movements.c, t.documents.c, t.locations.c
+    counted = conn.execute(select(i.generic_name, i.name).where(i.id == item_id)).one()
+    first_word = (counted.name or "").split(" ")[0]
+    similar = or_(
+        and_(i.generic_name != "", i.generic_name == counted.generic_name),
+        i.name.like(f"{first_word}%") if first_word else i.id < 0,
+    )
+    return list(
+        conn.execute(
+            select(
+                m.quantity,
+                i.name,
+                i.strength,
+                m.occurred_at,
+                d.posted_by,
+                d.id.label("document_id"),
+            )
+            .join(t.items, i.id == m.item_id)
+            .join(t.documents, d.id == m.document_id)
+            .join(t.locations, loc.id == m.to_location_id)
+            .where(
+                m.organization_id == org_id,
+                d.site_id == site_id,
+                d.doc_type == "dispense",
+                loc.type == "patient",
+                m.item_id != item_id,
+                similar,
+                m.occurred_at >= start,
+                m.occurred_at <= end,
+            )
+            .order_by(m.occurred_at)
+            .limit(20)
+        )
+    )
+
+
+def other_lot_receipts(
+    conn: Connection, org_id: int, site_id: int, item_id: int, lot_id: int | None, since: datetime
+) -> list[Row[Any]]:
+    m, d, lo = t.movements.c, t.documents.c, t.lots.c
+    statement = (
+        select(m.quantity, lo.lot_number, m.occurred_at, d.id.label("document_id"))
+        .join(t.documents, d.id == m.document_id)
+        .join(t.lots, lo.id == m.lot_id)
+        .where(
+            m.organization_id == org_id,
+            d.site_id == site_id,
+            d.doc_type.in_(("receipt", "transfer_receive")),
+            m.item_id == item_id,
+            m.occurred_at >= since,
+        )
+        .order_by(m.occurred_at)
+        .limit(20)
+    )
+    if lot_id is not None:
+        statement = statement.where(m.lot_id != lot_id)
+    return list(conn.execute(statement))
+
+
+def transfers_in_transit(
+    conn: Connection, org_id: int, site_id: int, item_id: int, since: datetime
+) -> list[Row[Any]]:
+    """Shipments of the item to the site since ``since`` of which nothing was received yet."""
+    m, d = t.movements.c, t.documents.c
+    received = select(d.related_id).where(
+        d.organization_id == org_id, d.doc_type == "transfer_receive", d.related_id.is_not(None)
+    )
+    return list(
+        conn.execute(
+            select(m.quantity, m.occurred_at, d.id.label("document_id"))
+            .join(t.documents, d.id == m.document_id)
+            .where(
+                m.organization_id == org_id,
+                d.doc_type == "transfer_ship",
+                d.counterpart_site_id == site_id,
+                m.item_id == item_id,
+                m.occurred_at >= since,
+                d.id.not_in(received),
+                d.reverses_id.is_(None),
+            )
+            .limit(20)
+        )
+    )
+
+
+def first_rounds(
+    conn: Connection, org_id: int, site_ids: Collection[int] | None, since: datetime | None
+) -> list[Row[Any]]:
+    """Per counted line: its first round, its last round, and whether it was settled."""
+    cl, s, e, i = c.count_lines.c, c.count_sessions.c, c.count_entries.c, t.items.c
+    last = c.count_entries.alias("last")
+    latest = (
+        select(func.max(last.c.round))
+        .where(last.c.line_id == cl.id)
+        .correlate(c.count_lines)
+        .scalar_subquery()
+    )
+    final = c.count_entries.alias("final")
+    statement = (
+        select(
+            s.site_id,
+            e.counted_at,
+            e.counted,
+            e.system_at_count,
+            final.c.counted.label("final_counted"),
+            final.c.system_at_count.label("final_system"),
+            cl.status.in_(("accepted", "adjusted")).label("settled"),
+            i.dosage_form,
+            i.standard_cost,
+        )
+        .join(c.count_sessions, s.id == cl.session_id)
+        .join(c.count_entries, and_(e.line_id == cl.id, e.round == 1))
+        .join(final, and_(final.c.line_id == cl.id, final.c.round == latest))
+        .join(t.items, i.id == cl.item_id)
+        .where(cl.organization_id == org_id)
+    )
+    if site_ids is not None:
+        statement = statement.where(s.site_id.in_(sorted(site_ids)))
+    if since is not None:
+        statement = statement.where(e.counted_at >= since)
+    return list(conn.execute(statement))

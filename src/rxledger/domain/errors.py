@@ -360,3 +360,23 @@ class InvalidInputFile(RxLedgerError):
     """A data file is read whole or refused whole: every unreadable row is named by its line."""
 
     code = "INVALID_INPUT_FILE"
+
+
+# --- controlled substances ----------------------------------------------------------------------
+
+
+class WitnessRequired(RxLedgerError):
+    """A waste, adjustment, count result or transfer of a schedule II item needs a witness."""
+
+    code = "WITNESS_REQUIRED"
+
+
+class WitnessNotAllowed(Forbidden):
+    """The witness is the poster, or holds no role at the site that may witness."""
+
+    code = "WITNESS_NOT_ALLOWED"
+
+
+class WitnessCredentialsInvalid(Unauthenticated):
+    """The witness's user name or re-entered password is wrong, or the user is inactive; the same
+    stable code as a failed sign-in, with the witness named in the details."""

@@ -36,7 +36,7 @@ from rxledger.domain.model import (
     StorageClass,
 )
 from rxledger.domain.permissions import Permission
-from rxledger.services import certificates
+from rxledger.services import audit, certificates
 from rxledger.services.runtime import Actor, Runtime
 
 # Every site gets one of each virtual location: the outside world its stock comes from and goes to.
@@ -177,6 +177,8 @@ def create_site(
             raise errors.DuplicateCode(f"site {code} exists", code=code) from exc
         for loc_code, loc_name, type_ in VIRTUAL_LOCATIONS:
             _insert_location(conn, actor.organization_id, site_id, loc_code, loc_name, type_, None)
+        after = {"code": code, "name": name, "kind": kind, "dea_number": dea_number}
+        _audit(rt, conn, actor, "create site", ("site", site_id), site_id, None, after)
         uow.commit()
     return Site(site_id, actor.organization_id, code, name, kind, dea_number, state_license, gln)
 
@@ -211,8 +213,33 @@ def create_location(
             )
         except IntegrityError as exc:
             raise errors.DuplicateCode(f"location {code} exists at this site", code=code) from exc
+        after = {"code": code, "name": name, "type": type_.value, "parent_id": parent_id}
+        _audit(rt, conn, actor, "create location", ("location", location_id), site_id, None, after)
         uow.commit()
     return Location(location_id, actor.organization_id, site_id, code, name, type_, parent_id)
+
+
+def _audit(
+    rt: Runtime,
+    conn: Connection,
+    actor: Actor,
+    action: str,
+    subject: tuple[str, int],
+    site_id: int | None,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+) -> None:
+    audit.record(
+        conn,
+        actor,
+        action=action,
+        subject_type=subject[0],
+        subject_id=subject[1],
+        site_id=site_id,
+        before=before,
+        after=after,
+        at=rt.clock.now(),
+    )
 
 
 def _insert_location(
@@ -246,6 +273,8 @@ def create_item(rt: Runtime, actor: Actor, spec: NewItem) -> Item:
     actor.require_anywhere(Permission.MANAGE_ITEMS)
     with rt.uow() as uow:
         item_id = insert_item(uow.connection, actor, spec)
+        after = {"sku": spec.sku, "name": spec.name, "ndc10": spec.ndc10}
+        _audit(rt, uow.connection, actor, "create item", ("item", item_id), None, None, after)
         uow.commit()
     return get_item(rt, actor, item_id)
 
@@ -418,6 +447,8 @@ def set_lot_status(rt: Runtime, actor: Actor, lot_id: int, status: LotStatus) ->
         uow.connection.execute(
             update(t.lots).where(t.lots.c.id == lot_id).values(status=status.value)
         )
+        before, after = {"status": lot.status.value}, {"status": status.value}
+        _audit(rt, uow.connection, actor, "set lot status", ("lot", lot_id), None, before, after)
         uow.commit()
     return Lot(
         lot.id,

@@ -44,8 +44,9 @@ from rxledger.domain.counts import (
 )
 from rxledger.domain.permissions import Actor, Permission
 from rxledger.services import stock
+from rxledger.services.controlled import Witness
 from rxledger.services.posting import Header
-from rxledger.services.queries import visible_site_ids
+from rxledger.services.queries import HistoryRow, item_history, visible_site_ids
 from rxledger.services.runtime import Runtime
 from rxledger.services.scanning import match_scan, require_item
 
@@ -146,45 +147,24 @@ def create_count(rt: Runtime, actor: Actor, spec: NewCount) -> CountView:
         raise errors.ValidationFailed(f"the program is one of {', '.join(PROGRAMS)}")
     if not spec.title.strip():
         raise errors.ValidationFailed("a count has a title", field="title")
-    with rt.uow() as uow:
+    with rt.uow(read_only=True) as uow:
         conn = uow.connection
         if not rt.references.site_exists(conn, actor.organization_id, spec.site_id):
             raise errors.SiteNotFound(f"no site {spec.site_id}", site_id=spec.site_id)
         rows = _chosen(conn, actor, spec, rt.clock.now())
         if not rows:
             raise errors.ValidationFailed("nothing to count: no stock matches the program")
-        session_id = cr.insert_session(
-            conn,
-            {
-                "organization_id": actor.organization_id,
-                "site_id": spec.site_id,
-                "program": spec.program,
-                "title": spec.title.strip()[:200],
-                "blind": spec.blind,
-                "freeze": spec.freeze,
-                "status": CountStatus.OPEN.value,
-                "created_by": actor.username,
-                "created_at": rt.clock.now(),
-                "assigned_to": spec.assigned_to,
-            },
-        )
-        cr.insert_lines(
-            conn,
-            [
-                {
-                    "organization_id": actor.organization_id,
-                    "session_id": session_id,
-                    "line_no": n,
-                    "location_id": r.location_id,
-                    "item_id": r.item_id,
-                    "lot_id": r.lot_id,
-                    "status": LineStatus.OPEN.value,
-                }
-                for n, r in enumerate(rows, start=1)
-            ],
-        )
-        uow.commit()
-    return get_count(rt, actor, session_id)
+    return _create_from_rows(
+        rt,
+        actor,
+        spec.site_id,
+        spec.title.strip(),
+        rows,
+        spec.assigned_to,
+        spec.blind,
+        program=spec.program,
+        freeze=spec.freeze,
+    )
 
 
 def _chosen(conn: Connection, actor: Actor, spec: NewCount, now: datetime) -> list[Row[Any]]:
@@ -606,7 +586,7 @@ def _adjust(
     *,
     key: str,
     count_id: int,
-    witness: Any = None,
+    witness: Witness | None = None,
 ) -> int:
     session_site = _site_of(rt, actor, count_id)
     command = stock.Adjust(
@@ -617,9 +597,8 @@ def _adjust(
             )
         ],
         Header(reference=f"COUNT-{count_id}", reason_code=reason, idempotency_key=key),
+        witness=witness,
     )
-    if witness is not None:
-        command = replace(command, witness=witness)  # type: ignore[call-arg]
     return stock.adjust(rt, actor, command).id
 
 
@@ -726,3 +705,208 @@ def cancel(rt: Runtime, actor: Actor, count_id: int) -> CountView:
         )
         uow.commit()
     return get_count(rt, actor, count_id)
+
+
+# --- the investigation screen and the accuracy report -------------------------------------------
+
+LOOK_BACK = timedelta(days=90)
+NEAR = timedelta(days=3)
+
+
+@dataclass(frozen=True, slots=True)
+class InvestigationView:
+    """Every movement of the item (and lot) at the line's location since its last settled count,
+    and what might explain the difference."""
+
+    count: CountView
+    line: LineView
+    since: datetime
+    movements: tuple[HistoryRow, ...]
+    explanations: tuple[str, ...]
+
+
+def investigation(rt: Runtime, actor: Actor, line_id: int) -> InvestigationView:
+    with rt.uow(read_only=True) as uow:
+        conn = uow.connection
+        row = _line(conn, actor, line_id)
+        session = _session(conn, actor, row.session_id)
+        actor.require(Permission.INVESTIGATE, session.site_id)
+        last = cr.last_settled_count(conn, row.location_id, row.item_id, row.lot_id, row.id)
+        since = last or session.created_at - LOOK_BACK
+    count = get_count(rt, Actor.system(actor.organization_id), session.id)
+    line = next(x for x in count.lines if x.id == line_id)
+    history = item_history(
+        rt,
+        actor,
+        row.item_id,
+        location_id=row.location_id,
+        lot_id=row.lot_id,
+        limit=1000,
+    )
+    movements = tuple(h for h in history if h.occurred_at >= since)
+    return InvestigationView(
+        count=count,
+        line=line,
+        since=since,
+        movements=movements,
+        explanations=tuple(_explanations(rt, actor, session, line, since)),
+    )
+
+
+def _explanations(
+    rt: Runtime, actor: Actor, session: Row[Any], line: LineView, since: datetime
+) -> list[str]:
+    """Look-alike dispenses near the count, transfers to the site not yet received, and receipts
+    of the item keyed to another lot."""
+    found: list[str] = []
+    counted_at = line.entries[-1].counted_at if line.entries else session.created_at
+    with rt.uow(read_only=True) as uow:
+        conn = uow.connection
+        for r in cr.look_alike_dispenses(
+            conn,
+            actor.organization_id,
+            session.site_id,
+            line.item_id,
+            counted_at - NEAR,
+            counted_at + NEAR,
+        ):
+            found.append(
+                f"{r.quantity} of {r.name} {r.strength} (a look-alike) dispensed "
+                f"{r.occurred_at:%Y-%m-%d %H:%M} by {r.posted_by}, document {r.document_id}"
+            )
+        for r in cr.other_lot_receipts(
+            conn, actor.organization_id, session.site_id, line.item_id, line.lot_id, since
+        ):
+            found.append(
+                f"{r.quantity} received as lot {r.lot_number} on {r.occurred_at:%Y-%m-%d} "
+                f"(document {r.document_id}): was it keyed to the wrong lot?"
+            )
+        for r in cr.transfers_in_transit(
+            conn, actor.organization_id, session.site_id, line.item_id, since
+        ):
+            found.append(
+                f"{r.quantity} shipped to this site on {r.occurred_at:%Y-%m-%d} (document "
+                f"{r.document_id}) not yet received"
+            )
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class AccuracyRow:
+    site_id: int
+    period: str  # YYYY-MM
+    category: str
+    lines_counted: int
+    lines_accurate: int  # first count equal to the ledger
+    shrinkage_units: int  # units adjusted down by counts
+    shrinkage_value: Decimal
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.lines_accurate / self.lines_counted if self.lines_counted else None
+
+
+def accuracy(
+    rt: Runtime, actor: Actor, *, site_id: int | None = None, since: datetime | None = None
+) -> list[AccuracyRow]:
+    """Inventory accuracy (share of lines whose first count matched the ledger) and shrinkage
+    (units and value adjusted down by counts) per site, month and dosage form."""
+    if site_id is not None:
+        actor.require(Permission.VIEW, site_id)
+    with rt.uow(read_only=True) as uow:
+        conn = uow.connection
+        sites = {site_id} if site_id is not None else visible_site_ids(conn, actor)
+        rows = cr.first_rounds(conn, actor.organization_id, sites, since)
+    table: dict[tuple[int, str, str], list[Any]] = {}
+    for r in rows:
+        key = (r.site_id, f"{r.counted_at:%Y-%m}", r.dosage_form or "")
+        acc = table.setdefault(key, [0, 0, 0, Decimal(0)])
+        acc[0] += 1
+        acc[1] += int(r.counted == r.system_at_count)
+        final = variance(r.final_counted, r.final_system) if r.settled else 0
+        if final < 0:
+            acc[2] += -final
+            acc[3] += -final * Decimal(r.standard_cost)
+    return [
+        AccuracyRow(s, p, c, a[0], a[1], a[2], a[3].quantize(Decimal("0.01")))
+        for (s, p, c), a in sorted(table.items())
+    ]
+
+
+def daily_counts(
+    rt: Runtime,
+    actor: Actor,
+    site_id: int,
+    counters: Sequence[str],
+    *,
+    lines_per_counter: int = 40,
+    blind: bool = True,
+) -> list[CountView]:
+    """Today's partial counts: the lines due by ABC class, split across ``counters`` in walking
+    order (each takes a run of neighbouring locations), one blind count each."""
+    actor.require(Permission.ADJUST, site_id)
+    if not counters or lines_per_counter < 1:
+        raise errors.ValidationFailed("name at least one counter and a positive number of lines")
+    with rt.uow(read_only=True) as uow:
+        spec = NewCount(site_id, "due", program="abc")
+        due = _chosen(uow.connection, actor, spec, rt.clock.now())
+    today = rt.clock.now().date().isoformat()
+    made = []
+    for n, counter in enumerate(counters):
+        part = due[n * lines_per_counter : (n + 1) * lines_per_counter]
+        if not part:
+            break
+        made.append(
+            _create_from_rows(
+                rt, actor, site_id, f"Daily count {today} · {counter}", part, counter, blind
+            )
+        )
+    return made
+
+
+def _create_from_rows(
+    rt: Runtime,
+    actor: Actor,
+    site_id: int,
+    title: str,
+    rows: Sequence[Row[Any]],
+    counter: str | None,
+    blind: bool,
+    *,
+    program: str = "abc",
+    freeze: bool = False,
+) -> CountView:
+    with rt.uow() as uow:
+        conn = uow.connection
+        session_id = cr.insert_session(
+            conn,
+            {
+                "organization_id": actor.organization_id,
+                "site_id": site_id,
+                "program": program,
+                "title": title[:200],
+                "blind": blind,
+                "freeze": freeze,
+                "status": CountStatus.OPEN.value,
+                "created_by": actor.username,
+                "created_at": rt.clock.now(),
+                "assigned_to": counter,
+            },
+        )
+        cr.insert_lines(
+            conn,
+            [
+                {
+                    "organization_id": actor.organization_id,
+                    "session_id": session_id,
+                    "line_no": n,
+                    "location_id": r.location_id,
+                    "item_id": r.item_id,
+                    "lot_id": r.lot_id,
+                    "status": LineStatus.OPEN.value,
+                }
+                for n, r in enumerate(rows, start=1)
+            ],
+        )
+        uow.commit()
+    return get_count(rt, actor, session_id)

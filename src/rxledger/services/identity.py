@@ -17,6 +17,7 @@ from rxledger.adapters import tables as t
 from rxledger.adapters.tables import UtcDateTime
 from rxledger.domain import errors
 from rxledger.domain.permissions import Actor, Grant, Permission, Role
+from rxledger.services import audit
 from rxledger.services.runtime import Runtime
 
 THROTTLE_PER_CLIENT = 20
@@ -95,6 +96,8 @@ def create_user(
             raise errors.DuplicateCode(f"user {name} exists", username=name) from exc
         for grant in dict.fromkeys(grants):
             _insert_grant(conn, actor.organization_id, user_id, grant)
+        after = {"username": name, "full_name": full_name.strip() or name, "active": True}
+        _audit(rt, conn, actor, "create user", user_id, None, after | _granted(grants))
         uow.commit()
     return get_user(rt, actor, user_id)
 
@@ -105,6 +108,34 @@ def _check_password(rt: Runtime, password: str) -> None:
             f"a password has at least {rt.security.min_password_length} characters",
             field="password",
         )
+
+
+def _granted(grants: Sequence[Grant]) -> dict[str, Any]:
+    unique = sorted(dict.fromkeys(grants), key=lambda g: (g.role.value, g.site_id or 0))
+    return {"grants": [[g.role.value, g.site_id] for g in unique]}
+
+
+def _audit(
+    rt: Runtime,
+    conn: Connection,
+    actor: Actor,
+    action: str,
+    subject_id: int,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    subject_type: str = "user",
+) -> None:
+    audit.record(
+        conn,
+        actor,
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        site_id=None,
+        before=before,
+        after=after,
+        at=rt.clock.now(),
+    )
 
 
 def _require_grantable(actor: Actor, grant: Grant) -> None:
@@ -161,8 +192,18 @@ def grant_role(rt: Runtime, actor: Actor, user_id: int, grant: Grant) -> UserVie
     _require_grantable(actor, grant)
     with rt.uow() as uow:
         row = _user_row(uow.connection, actor, user_id)
+        before = _grants(uow.connection, [user_id]).get(user_id, ())
         _insert_grant(uow.connection, actor.organization_id, user_id, grant)
         view = _view(row, _grants(uow.connection, [user_id]).get(user_id, ()))
+        _audit(
+            rt,
+            uow.connection,
+            actor,
+            "grant role",
+            user_id,
+            _granted(before),
+            _granted(view.grants),
+        )
         uow.commit()
     return view
 
@@ -171,12 +212,22 @@ def revoke_role(rt: Runtime, actor: Actor, user_id: int, grant: Grant) -> UserVi
     _require_grantable(actor, grant)
     with rt.uow() as uow:
         row = _user_row(uow.connection, actor, user_id)
+        before = _grants(uow.connection, [user_id]).get(user_id, ())
         g = t.role_grants
         site = g.c.site_id.is_(None) if grant.site_id is None else g.c.site_id == grant.site_id
         uow.connection.execute(
             delete(g).where(g.c.user_id == user_id, g.c.role == grant.role.value, site)
         )
         view = _view(row, _grants(uow.connection, [user_id]).get(user_id, ()))
+        _audit(
+            rt,
+            uow.connection,
+            actor,
+            "revoke role",
+            user_id,
+            _granted(before),
+            _granted(view.grants),
+        )
         uow.commit()
     return view
 
@@ -188,6 +239,10 @@ def set_active(rt: Runtime, actor: Actor, user_id: int, active: bool) -> UserVie
         row = _managed(actor, uow.connection, user_id)
         uow.connection.execute(update(t.users).where(t.users.c.id == user_id).values(active=active))
         view = _view(row, _grants(uow.connection, [user_id]).get(user_id, ()))
+        change = "activate user" if active else "deactivate user"
+        _audit(
+            rt, uow.connection, actor, change, user_id, {"active": row.active}, {"active": active}
+        )
         uow.commit()
     return UserView(view.id, view.username, view.full_name, active, view.grants)
 
@@ -207,6 +262,7 @@ def set_password(rt: Runtime, actor: Actor, user_id: int, password: str) -> None
             .where(t.users.c.id == user_id)
             .values(password_hash=security.hash_password(password))
         )
+        _audit(rt, uow.connection, actor, "change password", user_id, None, None)
         uow.commit()
 
 
@@ -435,6 +491,8 @@ def create_token(
             )
             .returning(t.api_tokens.c.id)
         ).scalar_one()
+        after = {"name": name.strip(), "prefix": token[:10], "user_id": actor.user_id}
+        _audit(rt, uow.connection, actor, "create token", token_id, None, after, "token")
         uow.commit()
     return token, _tokens(rt, actor, token_id)[0]
 
@@ -486,6 +544,8 @@ def revoke_token(rt: Runtime, actor: Actor, token_id: int) -> TokenView:
             uow.connection.execute(
                 update(a).where(a.c.id == token_id).values(revoked_at=rt.clock.now())
             )
+            after = {"revoked": True, "user_id": row.user_id}
+            _audit(rt, uow.connection, actor, "revoke token", token_id, None, after, "token")
         uow.commit()
     owner = Actor(actor.organization_id, actor.username, row.user_id, actor.grants)
     return _tokens(rt, owner, token_id)[0]

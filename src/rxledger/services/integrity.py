@@ -3,6 +3,7 @@
 Checks, in one consistent read: stored balances equal the sum of movements per (location, item,
 lot); no physical location is negative; for every (item, lot) the sum over all locations, virtual
 ones included, is zero; every serial's recorded location is where its last movement took it.
+``check_chains`` seals and verifies every organization's audit hash chain (``services.audit``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from sqlalchemy import func, select, union_all
 
 from rxledger.adapters import tables as t
 from rxledger.domain.ledger import BalanceKey
+from rxledger.services import audit
+from rxledger.services.audit import ChainReport
 from rxledger.services.runtime import Runtime
 
 
@@ -100,6 +103,13 @@ def check(rt: Runtime) -> IntegrityReport:
     findings += _conservation(recomputed)
     findings += _serials(last_serial_moves, serial_rows, virtual)
     return IntegrityReport(movement_count, len(stored), tuple(findings))
+
+
+def check_chains(rt: Runtime) -> list[ChainReport]:
+    """Seal what is not yet in each organization's hash chain, then verify every link; a report
+    that is not ``ok`` names the first broken link (a row changed or deleted behind rxledger's
+    back, even with the immutability triggers disabled)."""
+    return audit.check_all(rt)
 
 
 def _drift(

@@ -33,6 +33,7 @@ from rxledger.domain.ledger import (
 )
 from rxledger.domain.model import DocumentType, Lot
 from rxledger.domain.permissions import permission_to_post
+from rxledger.services import audit
 from rxledger.services.runtime import Actor, Runtime
 from rxledger.services.unit_of_work import with_retries
 
@@ -239,8 +240,40 @@ def _post_once(a: _Attempt) -> PostedDocument:
         repo.set_serial_locations(conn, serial_moves)
         if draft.on_posted is not None:
             draft.on_posted(conn, doc_id, plan.movements)
+        _record(conn, a, draft, doc_id, plan.movements, snapshot.balances, plan.deltas)
         uow.commit()
         return _posted(a, draft, plan.movements, doc_id)
+
+
+def _record(
+    conn: Connection,
+    a: _Attempt,
+    draft: Draft,
+    doc_id: int,
+    movements: Sequence[PlannedMovement],
+    locked: Mapping[BalanceKey, int],
+    deltas: Mapping[BalanceKey, int],
+) -> None:
+    """The document's audit row: its lines after, and before them the on-hand of the balances
+    it changed, as locked (no extra read: a key without a locked row held nothing)."""
+    audit.record(
+        conn,
+        a.actor,
+        action=f"post {a.doc_type.value}",
+        subject_type="document",
+        subject_id=doc_id,
+        site_id=draft.site_id,
+        before={"on_hand": [[*key, locked.get(key, 0)] for key in sorted(deltas)]},
+        after={
+            "reference": a.header.reference,
+            "reason": a.header.reason_code,
+            "lines": [
+                [m.item_id, m.lot_id, m.from_location_id, m.to_location_id, m.quantity]
+                for m in movements
+            ],
+        },
+        at=a.recorded_at,
+    )
 
 
 def _dry_run(

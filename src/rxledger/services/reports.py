@@ -23,7 +23,7 @@ from rxledger.adapters import tables as t
 from rxledger.domain import errors
 from rxledger.domain.model import DocumentType, LocationType, Site
 from rxledger.domain.permissions import Permission
-from rxledger.services import queries, stock
+from rxledger.services import controlled, queries, stock
 from rxledger.services.posting import PostedDocument
 from rxledger.services.runtime import Actor, Runtime
 
@@ -63,6 +63,8 @@ class Dashboard:
     expired_lots: int
     expiring: dict[int, int]  # horizon in days -> lots with stock expiring within it
     expiring_sample: tuple[ExpiringLot, ...]
+    # Losses of controlled items in the last 30 days and their count lines still open.
+    controlled_discrepancies: tuple[controlled.Discrepancy, ...] = ()
 
 
 def site_dashboard(rt: Runtime, actor: Actor, site_id: int, *, sample: int = 12) -> Dashboard:
@@ -90,6 +92,7 @@ def site_dashboard(rt: Runtime, actor: Actor, site_id: int, *, sample: int = 12)
         expired_lots=sum(1 for lot in lots if lot.days_left < 0),
         expiring={h: sum(1 for lot in expiring if lot.days_left <= h) for h in EXPIRY_HORIZONS},
         expiring_sample=tuple(expiring[:sample]),
+        controlled_discrepancies=tuple(controlled.discrepancies(rt, actor, site_id)),
     )
 
 

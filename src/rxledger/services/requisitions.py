@@ -36,6 +36,7 @@ from rxledger.domain.purchasing import (
     require_status,
     requisition_value,
 )
+from rxledger.services import audit
 from rxledger.services.purchase_orders import known_status, place_order
 from rxledger.services.queries import visible_site_ids
 from rxledger.services.requisition_views import (
@@ -382,6 +383,17 @@ def _decide(
             if text
             else approval.note,
         },
+    )
+    audit.record(
+        conn,
+        actor,
+        action=f"{'approve' if status is ApprovalStatus.APPROVED else 'reject'} requisition",
+        subject_type=SUBJECT,
+        subject_id=approval.subject_id,
+        site_id=approval.site_id,
+        before={"approval": approval.id, "status": approval.status},
+        after={"approval": approval.id, "status": status.value, "note": text or None},
+        at=rt.clock.now(),
     )
 
 

@@ -25,7 +25,8 @@ from rxledger.domain.ledger import (
 )
 from rxledger.domain.model import NO_LOT, DocumentType, Item, Location, LocationType, Lot
 from rxledger.domain.permissions import Permission
-from rxledger.services import certificates
+from rxledger.services import certificates, controlled
+from rxledger.services.controlled import Witness
 from rxledger.services.posting import AfterPosting, Draft, Header, PostedDocument, post
 from rxledger.services.runtime import Actor, Runtime
 
@@ -86,6 +87,7 @@ class ShipTransfer:
     to_site_id: int
     lines: Sequence[StockLine]
     header: Header = field(default_factory=Header)
+    witness: Witness | None = None  # schedule II stock: a second user (domain/controlled.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,7 @@ class ReceiveTransfer:
     location_id: int
     lines: Sequence[StockLine] = ()
     header: Header = field(default_factory=Header)
+    witness: Witness | None = None  # schedule II stock: a second user (domain/controlled.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +139,7 @@ class Adjust:
     site_id: int
     lines: Sequence[AdjustLine]
     header: Header = field(default_factory=Header)
+    witness: Witness | None = None  # schedule II stock: a second user (domain/controlled.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +161,7 @@ class Destroy:
     reason_code: str
     to: LocationType = LocationType.WASTE
     header: Header = field(default_factory=Header)
+    witness: Witness | None = None  # schedule II stock: a second user (domain/controlled.py)
 
 
 # --- use cases ----------------------------------------------------------------------------------
@@ -232,16 +237,21 @@ def ship_transfer(rt: Runtime, actor: Actor, cmd: ShipTransfer) -> PostedDocumen
     _require_lines(cmd.lines)
     if cmd.to_site_id == cmd.site_id:
         raise errors.ValidationFailed("a transfer goes to another site; use a move within a site")
+    witness = controlled.verify_witness(rt, actor, cmd.witness)
 
     def resolve(conn: Connection) -> Draft:
         if repo.site_by_id(conn, actor.organization_id, cmd.to_site_id) is None:
             raise errors.SiteNotFound(f"no site {cmd.to_site_id}", site_id=cmd.to_site_id)
         _require_release_right(rt, conn, actor, cmd.site_id, cmd.from_location_id)
         transit = _virtual(rt, conn, cmd.site_id, LocationType.IN_TRANSIT)
+        items = {line.item_id for line in cmd.lines}
+        doc_type = DocumentType.TRANSFER_SHIP
+        hook = controlled.witness_hook(rt, conn, actor, doc_type, cmd.site_id, items, witness)
         return Draft(
             cmd.site_id,
             _move_lines(cmd.lines, cmd.from_location_id, transit.id),
             counterpart_site_id=cmd.to_site_id,
+            on_posted=hook,
         )
 
     header = cmd.header
@@ -258,6 +268,7 @@ def ship_transfer(rt: Runtime, actor: Actor, cmd: ShipTransfer) -> PostedDocumen
 
 def receive_transfer(rt: Runtime, actor: Actor, cmd: ReceiveTransfer) -> PostedDocument:
     """Receive what is still in transit of a shipment; never more than was shipped."""
+    witness = controlled.verify_witness(rt, actor, cmd.witness)
 
     def resolve(conn: Connection) -> Draft:
         shipment = _document(conn, actor, cmd.shipment_id)
@@ -273,7 +284,16 @@ def receive_transfer(rt: Runtime, actor: Actor, cmd: ReceiveTransfer) -> PostedD
         transit = _virtual(rt, conn, shipment.site_id, LocationType.IN_TRANSIT)
         outstanding = _chain_flow(conn, shipment.id, {transit.id})
         lines = _claim(outstanding, cmd.lines, transit.id, target.id, "in transit")
-        return Draft(to_site, lines, related_id=shipment.id, counterpart_site_id=shipment.site_id)
+        items = {line.item_id for line in lines}
+        doc_type = DocumentType.TRANSFER_RECEIVE
+        hook = controlled.witness_hook(rt, conn, actor, doc_type, to_site, items, witness)
+        return Draft(
+            to_site,
+            lines,
+            related_id=shipment.id,
+            counterpart_site_id=shipment.site_id,
+            on_posted=hook,
+        )
 
     payload = {
         "shipment_id": cmd.shipment_id,
@@ -342,6 +362,7 @@ def adjust(rt: Runtime, actor: Actor, cmd: Adjust) -> PostedDocument:
     """Adjust through the site's adjustment location, each line with an active reason code."""
     actor.require(Permission.ADJUST, cmd.site_id)
     _require_lines(cmd.lines)
+    witness = controlled.verify_witness(rt, actor, cmd.witness)
 
     def resolve(conn: Connection) -> Draft:
         adjustment = _virtual(rt, conn, cmd.site_id, LocationType.ADJUSTMENT)
@@ -356,7 +377,10 @@ def adjust(rt: Runtime, actor: Actor, cmd: Adjust) -> PostedDocument:
                     known=sorted(active),
                 )
             lines.append(_adjust_line(number, line, adjustment.id))
-        return Draft(cmd.site_id, lines)
+        items = {line.item_id for line in cmd.lines}
+        doc_type = DocumentType.ADJUSTMENT
+        hook = controlled.witness_hook(rt, conn, actor, doc_type, cmd.site_id, items, witness)
+        return Draft(cmd.site_id, lines, on_posted=hook)
 
     payload = {"site_id": cmd.site_id, "lines": _dicts(cmd.lines)}
     return post(
@@ -408,6 +432,7 @@ def destroy(
         raise errors.ValidationFailed(
             "stock is destroyed to waste or handed to the reverse distributor", to=cmd.to.value
         )
+    witness = controlled.verify_witness(rt, actor, cmd.witness)
 
     def resolve(conn: Connection) -> Draft:
         if cmd.reason_code not in repo.active_reason_codes(conn, actor.organization_id):
@@ -420,7 +445,11 @@ def destroy(
             for line in _move_lines(cmd.lines, cmd.from_location_id, target.id)
             if isinstance(line, MoveLine)
         ]
-        return Draft(cmd.site_id, lines, on_posted=on_posted)
+        items = {line.item_id for line in cmd.lines}
+        hook = controlled.witness_hook(
+            rt, conn, actor, DocumentType.DESTRUCTION, cmd.site_id, items, witness, on_posted
+        )
+        return Draft(cmd.site_id, lines, on_posted=hook)
 
     header = replace(cmd.header, reason_code=cmd.reason_code)
     payload = {

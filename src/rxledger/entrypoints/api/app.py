@@ -10,8 +10,11 @@ from fastapi import FastAPI
 
 from rxledger import __version__
 from rxledger.entrypoints.api import (
+    audit_routes,
     catalog_routes,
     certificate_routes,
+    controlled_routes,
+    counts_routes,
     errors,
     imports_routes,
     investigation_routes,
@@ -19,6 +22,7 @@ from rxledger.entrypoints.api import (
     people_routes,
     purchasing_routes,
     receiving_routes,
+    reconciliation_routes,
     replenishment_routes,
     scan_routes,
     stewardship_routes,
@@ -67,6 +71,10 @@ def create_app(rt: Runtime, *, with_web: bool = True, threads: int | None = None
     app.include_router(stewardship_routes.router, prefix="/api/v1")
     app.include_router(certificate_routes.router, prefix="/api/v1")
     app.include_router(replenishment_routes.router, prefix="/api/v1")
+    app.include_router(controlled_routes.router, prefix="/api/v1")
+    app.include_router(counts_routes.router, prefix="/api/v1")
+    app.include_router(audit_routes.router, prefix="/api/v1")
+    app.include_router(reconciliation_routes.router, prefix="/api/v1")
     if with_web:
         from rxledger.entrypoints.web import routes as web
 

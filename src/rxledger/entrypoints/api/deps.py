@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from rxledger.domain.errors import Unauthenticated
 from rxledger.domain.permissions import Actor
-from rxledger.services import identity
+from rxledger.services import audit, identity
 from rxledger.services.runtime import Runtime
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from POST /api/v1/tokens")
@@ -28,9 +28,19 @@ async def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
+async def api_origin(request: Request) -> str:
+    """Audit rows of this request say it came through the API from the client's address. Set
+    here, in the request's own context: a plain ``def`` runs in a copy of it, on a worker thread,
+    and what it sets is lost when it returns."""
+    where = f"api {request.client.host if request.client else 'unknown'}"
+    audit.set_origin(where)
+    return where
+
+
 def get_actor(  # a plain def: the token is looked up in the database, off the event loop
     rt: RuntimeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _origin: Annotated[str, Depends(api_origin)],
 ) -> Actor:
     """The user behind the bearer token; the API takes tokens only (the web UI has sessions)."""
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:

@@ -22,6 +22,7 @@ from rxledger.entrypoints.api.deps import (
 )
 from rxledger.entrypoints.api.errors import ERROR_RESPONSES
 from rxledger.services import queries, stock
+from rxledger.services.controlled import Witness
 from rxledger.services.posting import Header, PostedDocument
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -41,6 +42,10 @@ def _lines(body_lines: list[s.StockLineIn]) -> list[stock.StockLine]:
     return [
         stock.StockLine(x.item_id, x.quantity, x.lot_id, x.serial_id, x.note) for x in body_lines
     ]
+
+
+def _witness(body: s.WitnessIn | None) -> Witness | None:
+    return Witness(body.username, body.password) if body is not None else None
 
 
 def _out(doc: PostedDocument) -> dict[str, Any]:
@@ -87,7 +92,12 @@ def post_transfer(
 ) -> dict[str, Any]:
     """Ship stock to another site; it stays in transit until received there."""
     command = stock.ShipTransfer(
-        body.site_id, body.from_location_id, body.to_site_id, _lines(body.lines), _header(body, key)
+        body.site_id,
+        body.from_location_id,
+        body.to_site_id,
+        _lines(body.lines),
+        _header(body, key),
+        _witness(body.witness),
     )
     return _out(stock.ship_transfer(rt, actor, command))
 
@@ -102,7 +112,11 @@ def post_transfer_receipt(
 ) -> dict[str, Any]:
     """Receive a shipment at its destination site (all still in transit, or the given lines)."""
     command = stock.ReceiveTransfer(
-        shipment_id, body.location_id, _lines(body.lines), _header(body, key)
+        shipment_id,
+        body.location_id,
+        _lines(body.lines),
+        _header(body, key),
+        _witness(body.witness),
     )
     return _out(stock.receive_transfer(rt, actor, command))
 
@@ -142,7 +156,8 @@ def post_adjustment(
         )
         for x in body.lines
     ]
-    return _out(stock.adjust(rt, actor, stock.Adjust(body.site_id, lines, _header(body, key))))
+    command = stock.Adjust(body.site_id, lines, _header(body, key), _witness(body.witness))
+    return _out(stock.adjust(rt, actor, command))
 
 
 @router.post("/documents/destructions", **_POSTED)  # type: ignore[arg-type]
@@ -158,6 +173,7 @@ def post_destruction(
         body.reason_code,
         LocationType(body.to),
         _header(body, key),
+        _witness(body.witness),
     )
     return _out(stock.destroy(rt, actor, command))
 

@@ -264,6 +264,20 @@ class MoveIn(_Header):
     lines: list[StockLineIn] = Field(min_length=1, max_length=1000)
 
 
+class WitnessIn(Strict):
+    """A second signed-in user who saw a schedule II posting happen, re-entering their password."""
+
+    username: str = Field(min_length=1, max_length=80)
+    password: str = Field(min_length=1, max_length=200)
+
+
+_WITNESS = Field(
+    default=None,
+    description="Required to waste, adjust or transfer schedule II (CII, CIIN) stock: "
+    "another user who may adjust stock at the site (pharmacist, manager or administrator).",
+)
+
+
 class DestructionIn(_Header):
     site_id: Id
     from_location_id: Id
@@ -272,6 +286,7 @@ class DestructionIn(_Header):
         default="waste", description="Destroyed, or handed to the reverse distributor."
     )
     lines: list[StockLineIn] = Field(min_length=1, max_length=1000)
+    witness: WitnessIn | None = _WITNESS
 
 
 class TransferIn(_Header):
@@ -279,6 +294,7 @@ class TransferIn(_Header):
     from_location_id: Id
     to_site_id: Id
     lines: list[StockLineIn] = Field(min_length=1, max_length=1000)
+    witness: WitnessIn | None = _WITNESS
 
 
 class TransferReceiptIn(_Header):
@@ -286,6 +302,7 @@ class TransferReceiptIn(_Header):
     lines: list[StockLineIn] = Field(
         default_factory=list, max_length=1000, description="Empty: all that is still in transit."
     )
+    witness: WitnessIn | None = _WITNESS
 
 
 class DispenseIn(_Header):
@@ -328,6 +345,7 @@ class AdjustmentLineIn(Strict):
 class AdjustmentIn(_Header):
     site_id: Id
     lines: list[AdjustmentLineIn] = Field(min_length=1, max_length=1000)
+    witness: WitnessIn | None = _WITNESS
 
 
 class ReversalIn(Strict):

@@ -23,12 +23,16 @@ from rich.table import Table
 
 from rxledger import bootstrap
 from rxledger.entrypoints.cli import (
+    audit,
     certificates,
+    controlled,
+    counts,
     forecasting,
     investigations,
     postings,
     purchasing,
     receiving,
+    reconcile,
     replenishment,
     scans,
     simulation,
@@ -56,9 +60,13 @@ receiving.register(app)
 purchasing.register(app)
 investigations.register(app)
 certificates.register(app)
+counts.register(app)
+controlled.register(app)
 forecasting.register(app)
 replenishment.register(app)
 simulation.register(app)
+reconcile.register(app)
+audit.register(app)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
@@ -145,10 +153,14 @@ def _print_demo_sign_ins() -> None:
 @app.command()
 @handles_errors
 def check(json_output: JsonOption = False) -> None:
-    """Recompute every balance from the ledger; verify conservation and non-negativity."""
-    report = integrity.check(state.runtime())
+    """Recompute every balance from the ledger; verify conservation and non-negativity; seal
+    and verify the audit hash chain of every organization."""
+    rt = state.runtime()
+    report = integrity.check(rt)
+    chains = integrity.check_chains(rt)
+    sound = report.ok and all(c.ok for c in chains)
     if json_output:
-        emit_json(report.as_dict())
+        emit_json({**report.as_dict(), "ok": sound, "chains": [c.as_dict() for c in chains]})
     elif report.ok:
         console.print(
             f"[green]Ledger sound[/]: {report.movements} movements, {report.balances} balances, "
@@ -160,7 +172,9 @@ def check(json_output: JsonOption = False) -> None:
         for finding in report.findings[:200]:
             table.add_row(finding.check, finding.message)
         err_console.print(table)
-    if not report.ok:
+    if not json_output:
+        audit.print_chains(chains)
+    if not sound:
         raise typer.Exit(EXIT_CHECK_FAILED)
 
 

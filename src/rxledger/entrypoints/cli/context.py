@@ -6,6 +6,7 @@ import functools
 import getpass
 import json
 import os
+import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from rxledger import bootstrap
 from rxledger.config import Settings
 from rxledger.domain.errors import RxLedgerError
 from rxledger.entrypoints.errors import exit_code
-from rxledger.services import catalog, identity
+from rxledger.services import audit, catalog, identity
 from rxledger.services.runtime import Actor, Runtime
 
 P = ParamSpec("P")
@@ -77,12 +78,14 @@ state = CliState()
 
 
 def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Print a refused command's stable code and message, and exit with the code's exit status."""
+    """Print a refused command's stable code and message, and exit with the code's exit status.
+    The command's audit rows say it came from the console of this host."""
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
-            return command(*args, **kwargs)
+            with audit.origin(f"cli {socket.gethostname()}"):
+                return command(*args, **kwargs)
         except RxLedgerError as error:
             if state.json_output or kwargs.get("json_output"):
                 print(json.dumps({"error": error.as_dict()}, default=str), file=sys.stderr)

@@ -1,4 +1,5 @@
-"""CLI commands that post documents: receive, move, transfer, dispense, return, adjust, reverse.
+"""CLI commands that post documents: receive, move, transfer, dispense, return, adjust, destroy,
+reverse. Adjust, destroy and transfers take ``--witness`` for schedule II stock.
 
 They resolve codes (site, location, item by SKU/NDC/GTIN, lot number) to ids, call one service,
 and print the posted document (``--json`` for scripts).
@@ -12,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from rxledger.domain.model import LocationType
 from rxledger.entrypoints.cli.context import (
     console,
     emit_json,
@@ -19,6 +21,7 @@ from rxledger.entrypoints.cli.context import (
     parse_instant,
     state,
 )
+from rxledger.entrypoints.cli.controlled import WitnessOption, witness
 from rxledger.services import catalog, reports, stock
 from rxledger.services.posting import Header, PostedDocument
 
@@ -176,6 +179,7 @@ def register(app: typer.Typer) -> None:  # noqa: PLR0915 - one small function pe
         note: Note = None,
         occurred_at: OccurredAt = None,
         key: Key = None,
+        witness_name: WitnessOption = None,
         json_output: Json = False,
     ) -> None:
         """Ship stock to another site; it waits in transit until received."""
@@ -191,6 +195,7 @@ def register(app: typer.Typer) -> None:  # noqa: PLR0915 - one small function pe
                 destination,
                 [stock.StockLine(item_id, quantity, _lot(item_id, lot))],
                 _header(reference, note, occurred_at, key),
+                witness(witness_name),
             ),
         )
         print_document(doc, json_output)
@@ -208,6 +213,7 @@ def register(app: typer.Typer) -> None:  # noqa: PLR0915 - one small function pe
         note: Note = None,
         occurred_at: OccurredAt = None,
         key: Key = None,
+        witness_name: WitnessOption = None,
         json_output: Json = False,
     ) -> None:
         """Receive a shipment (all that is still in transit, or one item's quantity)."""
@@ -222,7 +228,11 @@ def register(app: typer.Typer) -> None:  # noqa: PLR0915 - one small function pe
             state.runtime(),
             state.actor(),
             stock.ReceiveTransfer(
-                shipment, location_id, lines, _header(reference, note, occurred_at, key)
+                shipment,
+                location_id,
+                lines,
+                _header(reference, note, occurred_at, key),
+                witness(witness_name),
             ),
         )
         print_document(doc, json_output)
@@ -300,6 +310,7 @@ def register(app: typer.Typer) -> None:  # noqa: PLR0915 - one small function pe
         note: Note = None,
         occurred_at: OccurredAt = None,
         key: Key = None,
+        witness_name: WitnessOption = None,
         json_output: Json = False,
     ) -> None:
         """Adjust by a signed delta or set to a counted quantity, with a reason code."""
@@ -312,7 +323,49 @@ def register(app: typer.Typer) -> None:  # noqa: PLR0915 - one small function pe
         doc = stock.adjust(
             state.runtime(),
             state.actor(),
-            stock.Adjust(site_id, [line], _header(reference, note, occurred_at, key, reason)),
+            stock.Adjust(
+                site_id,
+                [line],
+                _header(reference, note, occurred_at, key, reason),
+                witness(witness_name),
+            ),
+        )
+        print_document(doc, json_output)
+
+    @app.command()
+    @handles_errors
+    def destroy(
+        site: Site,
+        location: Annotated[str, typer.Option("--location", help="Where the stock is now.")],
+        item: Item,
+        quantity: Quantity,
+        reason: Annotated[str, typer.Option("--reason", help="Reason code, e.g. EXPIRED.")],
+        lot: Lot = None,
+        reverse_distributor: Annotated[
+            bool, typer.Option("--reverse-distributor", help="Hand to the reverse distributor.")
+        ] = False,
+        reference: Reference = None,
+        note: Note = None,
+        occurred_at: OccurredAt = None,
+        key: Key = None,
+        witness_name: WitnessOption = None,
+        json_output: Json = False,
+    ) -> None:
+        """Destroy stock (waste) or hand it to the reverse distributor, with a reason code."""
+        site_id, location_id = _ids(site, location)
+        item_id = _item(item)
+        doc = stock.destroy(
+            state.runtime(),
+            state.actor(),
+            stock.Destroy(
+                site_id,
+                location_id,
+                [stock.StockLine(item_id, quantity, _lot(item_id, lot))],
+                reason,
+                LocationType.REVERSE_DISTRIBUTOR if reverse_distributor else LocationType.WASTE,
+                _header(reference, note, occurred_at, key),
+                witness(witness_name),
+            ),
         )
         print_document(doc, json_output)
 

@@ -6,7 +6,9 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from rxledger.entrypoints.web import (
+    audit_routes,
     certificate_routes,
+    counts_routes,
     pages,
     people_routes,
     purchasing_routes,
@@ -25,8 +27,10 @@ def install(app: FastAPI) -> None:
         app.include_router(router)
     app.include_router(purchasing_routes.router)
     app.include_router(replenishment_routes.router)
+    app.include_router(counts_routes.router)
     app.include_router(quarantine_routes.router)
     app.include_router(receiving_routes.router)
     app.include_router(stewardship_routes.router)
     app.include_router(certificate_routes.router)
+    app.include_router(audit_routes.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

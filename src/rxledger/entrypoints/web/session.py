@@ -23,7 +23,7 @@ from starlette.datastructures import FormData
 from rxledger.domain import errors
 from rxledger.domain.model import Site
 from rxledger.domain.permissions import Actor, Permission
-from rxledger.services import catalog, identity
+from rxledger.services import audit, catalog, identity
 from rxledger.services.identity import SessionInfo
 from rxledger.services.runtime import Runtime
 
@@ -96,7 +96,17 @@ async def get_form(request: Request) -> FormData:
 FormDep = Annotated[FormData, Depends(get_form)]
 
 
-def signed_in(request: Request, rt: RuntimeDep) -> WebContext:
+async def web_origin(request: Request) -> str:
+    """Audit rows of this request say it came from the web UI at the client's address (set in
+    the request's own context, not in a worker thread's copy of it)."""
+    where = f"web {request.client.host if request.client else 'unknown'}"
+    audit.set_origin(where)
+    return where
+
+
+def signed_in(
+    request: Request, rt: RuntimeDep, _origin: Annotated[str, Depends(web_origin)]
+) -> WebContext:
     """The session behind the cookie, or ``SignInRequired`` (the browser goes to sign-in)."""
     token = request.cookies.get(SESSION_COOKIE, "")
     if not token:
