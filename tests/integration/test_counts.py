@@ -205,3 +205,35 @@ def test_daily_counts_split_the_due_lines_across_technicians(net: Network) -> No
             counts.set_tally(net.rt, counter, line.id, on_hand)
         assert counts.submit(net.rt, counter, c.id).status == "closed"
     assert counts.daily_counts(net.rt, manager, net.central.id, ["tech1"]) == []
+
+
+def test_the_abc_program_counts_class_a_monthly_and_class_c_twice_a_year(
+    net: Network, clock: ManualClock
+) -> None:
+    # two items dispensed for four weeks: the fast one carries 95% of the consumption value
+    # (100 a day at 2.00 against 1 a day at 10.00), though the slow one holds far more stock
+    # value (4,972 at 10.00 against 200 at 2.00): ranked by stock value it would be the A item
+    fast = net.item("Apixaban 5 mg tablet", standard_cost=Decimal("2.00"))
+    slow = net.item("Zinc oxide 20% ointment", standard_cost=Decimal("10.00"))
+    net.receive(fast, 3000)
+    net.receive(slow, 5000)
+    for _ in range(28):
+        net.dispense(fast, 100)
+        net.dispense(slow, 1)
+        clock.advance(timedelta(days=1))
+    manager = person(net, "manager1", Role.MANAGER)
+    tech = person(net, "tech1", Role.TECHNICIAN)
+    # both counted and settled today
+    everything = counts.create_count(net.rt, manager, counts.NewCount(net.central.id, "All"))
+    for line in everything.lines:
+        on_hand = queries.balance(net.rt, net.actor, item_id=line.item_id, site_id=net.central.id)
+        counts.set_tally(net.rt, tech, line.id, on_hand)
+    counts.submit(net.rt, tech, everything.id)
+
+    clock.advance(timedelta(days=35))
+    due = counts.create_count(
+        net.rt, manager, counts.NewCount(net.central.id, "Due", program="abc")
+    )
+
+    # a month later only the A item is due; the C item waits for its six months
+    assert [line.item_id for line in due.lines] == [fast.id]

@@ -43,7 +43,7 @@ from rxledger.domain.counts import (
     variance,
 )
 from rxledger.domain.permissions import Actor, Permission
-from rxledger.services import stock
+from rxledger.services import replenishment, stock
 from rxledger.services.controlled import Witness
 from rxledger.services.posting import Header
 from rxledger.services.queries import HistoryRow, item_history, visible_site_ids
@@ -148,10 +148,11 @@ def create_count(rt: Runtime, actor: Actor, spec: NewCount) -> CountView:
     if not spec.title.strip():
         raise errors.ValidationFailed("a count has a title", field="title")
     with rt.uow(read_only=True) as uow:
-        conn = uow.connection
-        if not rt.references.site_exists(conn, actor.organization_id, spec.site_id):
+        if not rt.references.site_exists(uow.connection, actor.organization_id, spec.site_id):
             raise errors.SiteNotFound(f"no site {spec.site_id}", site_id=spec.site_id)
-        rows = _chosen(conn, actor, spec, rt.clock.now())
+    classes = _computed_classes(rt, actor, spec.site_id) if spec.program == "abc" else None
+    with rt.uow(read_only=True) as uow:
+        rows = _chosen(uow.connection, actor, spec, rt.clock.now(), classes)
         if not rows:
             raise errors.ValidationFailed("nothing to count: no stock matches the program")
     return _create_from_rows(
@@ -167,7 +168,13 @@ def create_count(rt: Runtime, actor: Actor, spec: NewCount) -> CountView:
     )
 
 
-def _chosen(conn: Connection, actor: Actor, spec: NewCount, now: datetime) -> list[Row[Any]]:
+def _chosen(
+    conn: Connection,
+    actor: Actor,
+    spec: NewCount,
+    now: datetime,
+    classes: dict[int, str] | None = None,
+) -> list[Row[Any]]:
     rows = cr.stock_rows(
         conn,
         actor.organization_id,
@@ -194,7 +201,7 @@ def _chosen(conn: Connection, actor: Actor, spec: NewCount, now: datetime) -> li
     elif spec.program == "risk":
         rows = _by_risk(rows)
     elif spec.program == "abc":
-        rows = _due_by_class(conn, rows, now)
+        rows = _due_by_class(conn, rows, now, classes or {})
     return rows[:MAX_LINES]
 
 
@@ -208,25 +215,34 @@ def _by_risk(rows: list[Row[Any]]) -> list[Row[Any]]:
 FREQUENCY_DAYS = {"A": 30, "B": 91, "C": 182}
 
 
-def _due_by_class(conn: Connection, rows: list[Row[Any]], now: datetime) -> list[Row[Any]]:
-    """Until computed ABC classes are stored, the class is ranked by stock value at cost (80/15/5
-    of the site's value): A is counted monthly, B quarterly, C twice a year, since its last
-    settled count."""
+def _due_by_class(
+    conn: Connection, rows: list[Row[Any]], now: datetime, classes: dict[int, str]
+) -> list[Row[Any]]:
+    """A is counted monthly, B quarterly, C twice a year, since its last settled count. The class
+    is the item's computed ABC class at the site (consumption value over the last 52 weeks); an
+    item without one is ranked by its stock value at cost (80/15/5 of the site's value)."""
     value = {r.item_id: Decimal(0) for r in rows}
     for r in rows:
         value[r.item_id] += Decimal(r.standard_cost) * r.on_hand
     total = sum(value.values()) or Decimal(1)
-    running, classes = Decimal(0), {}
+    running, by_value = Decimal(0), {}
     for item, v in sorted(value.items(), key=lambda kv: -kv[1]):
         share = running / total
-        classes[item] = "A" if share < Decimal("0.8") else "B" if share < Decimal("0.95") else "C"
+        by_value[item] = "A" if share < Decimal("0.8") else "B" if share < Decimal("0.95") else "C"
         running += v
     due = []
     for r in rows:
+        grade = classes.get(r.item_id) or by_value[r.item_id]
         last = cr.last_settled_count(conn, r.location_id, r.item_id, r.lot_id, before_line=0)
-        if last is None or now - last >= timedelta(days=FREQUENCY_DAYS[classes[r.item_id]]):
+        if last is None or now - last >= timedelta(days=FREQUENCY_DAYS[grade]):
             due.append(r)
     return due
+
+
+def _computed_classes(rt: Runtime, actor: Actor, site_id: int) -> dict[int, str]:
+    """The site's ABC classes by consumption value over the last 52 weeks."""
+    frame = replenishment.classify_items(rt, actor, site_id=site_id, weeks=52)
+    return {int(i): str(c) for i, c in zip(frame["item_id"], frame["abc"], strict=True)}
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -847,9 +863,10 @@ def daily_counts(
     actor.require(Permission.ADJUST, site_id)
     if not counters or lines_per_counter < 1:
         raise errors.ValidationFailed("name at least one counter and a positive number of lines")
+    classes = _computed_classes(rt, actor, site_id)
     with rt.uow(read_only=True) as uow:
         spec = NewCount(site_id, "due", program="abc")
-        due = _chosen(uow.connection, actor, spec, rt.clock.now())
+        due = _chosen(uow.connection, actor, spec, rt.clock.now(), classes)
     today = rt.clock.now().date().isoformat()
     made = []
     for n, counter in enumerate(counters):
