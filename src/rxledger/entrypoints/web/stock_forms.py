@@ -16,12 +16,16 @@ from rxledger.domain.permissions import Permission
 from rxledger.entrypoints.web.fields import Fields
 from rxledger.entrypoints.web.session import WebContext
 from rxledger.services import stock
+from rxledger.services.controlled import Witness
 from rxledger.services.posting import Header, PostedDocument
 from rxledger.services.reports import StockCommand
 from rxledger.services.runtime import Actor, Runtime
 
 Parse = Callable[[Fields, Item | None], StockCommand]
 AnyUseCase = Callable[[Runtime, Actor, Any], PostedDocument]
+
+
+WITNESS_PASSWORD = "witness_password"  # noqa: S105 (a field name) never carried in a page
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +100,13 @@ def _move(f: Fields, item: Item | None) -> StockCommand:
     )
 
 
+def witness(f: Fields) -> Witness | None:
+    """A schedule II posting's witness: their user name and password, typed at the screen."""
+    who = f.text("witness", max_length=120)
+    secret = f.text(WITNESS_PASSWORD, max_length=200)
+    return Witness(who, secret) if who and secret else None
+
+
 def _transfer(f: Fields, item: Item | None) -> StockCommand:
     return stock.ShipTransfer(
         f.integer("site_id", "site"),
@@ -103,13 +114,16 @@ def _transfer(f: Fields, item: Item | None) -> StockCommand:
         f.integer("to_site_id", "destination site"),
         [stock_line(f, need_item(item))],
         header(f),
+        witness=witness(f),
     )
 
 
 def _receive_transfer(f: Fields, item: Item | None) -> StockCommand:
     typed = f.optional_integer("shipment_number", "shipment number")
     shipment = typed if typed is not None else f.integer("shipment_id", "shipment")
-    return stock.ReceiveTransfer(shipment, f.integer("location_id", "location"), (), header(f))
+    return stock.ReceiveTransfer(
+        shipment, f.integer("location_id", "location"), (), header(f), witness=witness(f)
+    )
 
 
 def _dispense(f: Fields, item: Item | None) -> StockCommand:
@@ -144,7 +158,7 @@ def _adjust(f: Fields, item: Item | None) -> StockCommand:
         counted=amount if counting else None,
         note=f.text("note", max_length=500),
     )
-    return stock.Adjust(f.integer("site_id", "site"), [line], header(f))
+    return stock.Adjust(f.integer("site_id", "site"), [line], header(f), witness=witness(f))
 
 
 def _reverse(f: Fields, item: Item | None) -> StockCommand:

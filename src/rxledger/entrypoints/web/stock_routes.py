@@ -24,7 +24,12 @@ from rxledger.entrypoints.web.scan_lookup import (
     scanned_pack,
 )
 from rxledger.entrypoints.web.session import Ctx, FormDep, PostCtx, WebContext, local_path
-from rxledger.entrypoints.web.stock_forms import StockForm, form_named, require_form
+from rxledger.entrypoints.web.stock_forms import (
+    WITNESS_PASSWORD,
+    StockForm,
+    form_named,
+    require_form,
+)
 from rxledger.services import catalog, queries, reports
 from rxledger.services.scanning import ScanResult
 
@@ -64,6 +69,7 @@ def confirm_stock_form(slug: str, request: Request, ctx: PostCtx, data: FormDep)
     picked, fields = _declare_form(request, ctx, form, fields)
     preview = reports.preview(ctx.rt, ctx.actor, form.use_case, form.parse(fields, picked))
     values = {k: v for k, v in fields.values().items() if k not in ("scan", "idempotency_key")}
+    values.pop(WITNESS_PASSWORD, None)  # asked again on the confirm page, never carried in it
     if picked is not None:
         values["item_id"] = str(picked.id)
     context = {
