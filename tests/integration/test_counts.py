@@ -237,3 +237,25 @@ def test_the_abc_program_counts_class_a_monthly_and_class_c_twice_a_year(
 
     # a month later only the A item is due; the C item waits for its six months
     assert [line.item_id for line in due.lines] == [fast.id]
+
+
+def test_the_risk_program_puts_recent_variances_first(net: Network) -> None:
+    manager = person(net, "manager1", Role.MANAGER)
+    tech = person(net, "tech1", Role.TECHNICIAN)
+    items = [net.item(f"Item {n} tablet") for n in range(60)]
+    for item in items:
+        net.receive(item, 100)
+    # the last item was miscounted last week (and settled within tolerance)
+    last = counts.create_count(
+        net.rt, manager, counts.NewCount(net.central.id, "One", item_ids=[items[-1].id])
+    )
+    counts.set_tally(net.rt, tech, last.lines[0].id, 98)
+    counts.submit(net.rt, tech, last.id)
+
+    risky = counts.create_count(
+        net.rt, manager, counts.NewCount(net.central.id, "Risk", program="risk")
+    )
+
+    # 60 items of equal value and stock: at most 50 lines, and the miscounted one among them
+    assert len(risky.lines) == 50
+    assert items[-1].id in {line.item_id for line in risky.lines}

@@ -343,3 +343,23 @@ def first_rounds(
     if since is not None:
         statement = statement.where(e.counted_at >= since)
     return list(conn.execute(statement))
+
+
+def items_with_recent_variance(
+    conn: Connection, item_ids: Collection[int], since: datetime
+) -> set[int]:
+    """Items of ``item_ids`` whose count entries since ``since`` found a difference."""
+    if not item_ids:
+        return set()
+    cl, e = c.count_lines.c, c.count_entries.c
+    rows = conn.execute(
+        select(cl.item_id)
+        .join(c.count_entries, e.line_id == cl.id)
+        .where(
+            cl.item_id.in_(sorted(item_ids)),
+            e.counted_at >= since,
+            e.counted != e.system_at_count,
+        )
+        .distinct()
+    )
+    return {int(r[0]) for r in rows}

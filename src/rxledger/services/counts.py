@@ -199,15 +199,24 @@ def _chosen(
     elif spec.program == "biennial":
         rows = [r for r in rows if r.dea_schedule or r.cannabis_category]
     elif spec.program == "risk":
-        rows = _by_risk(rows)
+        rows = _by_risk(conn, rows, now)
     elif spec.program == "abc":
         rows = _due_by_class(conn, rows, now, classes or {})
     return rows[:MAX_LINES]
 
 
-def _by_risk(rows: list[Row[Any]]) -> list[Row[Any]]:
-    """Low on-hand first, then high value: the lines where a miscount costs most, at most 50."""
-    ranked = sorted(rows, key=lambda r: (r.on_hand > 10, -(Decimal(r.standard_cost) * r.on_hand)))
+def _by_risk(conn: Connection, rows: list[Row[Any]], now: datetime) -> list[Row[Any]]:
+    """The lines where a miscount costs most, at most 50: items with a count variance in the last
+    90 days first, then low on-hand (10 or fewer), then the highest stock value."""
+    varied = cr.items_with_recent_variance(conn, {r.item_id for r in rows}, now - LOOK_BACK)
+    ranked = sorted(
+        rows,
+        key=lambda r: (
+            r.item_id not in varied,
+            r.on_hand > 10,
+            -(Decimal(r.standard_cost) * r.on_hand),
+        ),
+    )
     chosen = {(r.location_id, r.item_id, r.lot_id) for r in ranked[:50]}
     return [r for r in rows if (r.location_id, r.item_id, r.lot_id) in chosen]
 
