@@ -193,3 +193,15 @@ def net_dispensed(
         for r in rows:
             net[r.item_id] = net.get(r.item_id, 0) + sign * int(r.units)
     return net
+
+
+def snapshots_of(conn: Connection, org_id: int, site_id: int, limit: int) -> list[Row[Any]]:
+    """A site's imported snapshots, newest first."""
+    return list(
+        conn.execute(
+            select(_snap)
+            .where(_snap.c.organization_id == org_id, _snap.c.site_id == site_id)
+            .order_by(_snap.c.id.desc())
+            .limit(limit)
+        )
+    )

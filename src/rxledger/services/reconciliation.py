@@ -181,6 +181,18 @@ def import_snapshot(
     return SnapshotImport(snapshot_id, site_id, source, sha256, len(lines), False)
 
 
+def list_snapshots(
+    rt: Runtime, actor: Actor, site_id: int, *, limit: int = 30
+) -> list[dict[str, Any]]:
+    """The site's imported snapshots, newest first: ``id, source, kind, file_name, imported_by,
+    imported_at``."""
+    actor.require(Permission.VIEW, site_id)
+    with rt.uow(read_only=True) as uow:
+        rows = rr.snapshots_of(uow.connection, actor.organization_id, site_id, limit)
+    keys = ("id", "source", "kind", "file_name", "imported_by", "imported_at")
+    return [{k: getattr(r, k) for k in keys} for r in rows]
+
+
 def _read(source: str, data: bytes, name: str) -> list[SnapshotLine]:
     if source == "metrc":
         return readers.read_metrc_packages(data, name=name)

@@ -14,6 +14,7 @@ from rxledger.entrypoints.web import (
     purchasing_routes,
     quarantine_routes,
     receiving_routes,
+    reconciliation_routes,
     replenishment_routes,
     stewardship_routes,
     stock_routes,
@@ -28,6 +29,7 @@ def install(app: FastAPI) -> None:
     app.include_router(purchasing_routes.router)
     app.include_router(replenishment_routes.router)
     app.include_router(counts_routes.router)
+    app.include_router(reconciliation_routes.router)
     app.include_router(quarantine_routes.router)
     app.include_router(receiving_routes.router)
     app.include_router(stewardship_routes.router)
