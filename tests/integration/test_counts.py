@@ -259,3 +259,27 @@ def test_the_risk_program_puts_recent_variances_first(net: Network) -> None:
     # 60 items of equal value and stock: at most 50 lines, and the miscounted one among them
     assert len(risky.lines) == 50
     assert items[-1].id in {line.item_id for line in risky.lines}
+
+
+def test_a_freezing_count_holds_its_locations_until_it_is_submitted(net: Network) -> None:
+    item = net.item()
+    net.receive(item, 10)
+    net.receive(item, 10, lot="L2", location=net.central.shelf)
+    manager = person(net, "manager1", Role.MANAGER)
+    tech = person(net, "tech1", Role.TECHNICIAN)
+    count = counts.create_count(
+        net.rt,
+        manager,
+        counts.NewCount(
+            net.central.id, "Frozen", location_ids=[net.central.storage.id], freeze=True
+        ),
+    )
+
+    with pytest.raises(errors.LocationFrozen):
+        net.dispense(item, 1)  # from storage, which is being counted
+    net.dispense(item, 1, location=net.central.shelf)  # elsewhere, stock moves on
+    counts.set_tally(net.rt, tech, count.lines[0].id, 10)
+    counts.submit(net.rt, tech, count.id)
+    net.dispense(item, 1)  # counted: the location is free again
+
+    assert queries.balance(net.rt, net.actor, item_id=item.id, site_id=net.central.id) == 18

@@ -363,3 +363,31 @@ def items_with_recent_variance(
         .distinct()
     )
     return {int(r[0]) for r in rows}
+
+
+def frozen_locations(
+    conn: Connection, org_id: int, site_id: int, location_ids: Collection[int]
+) -> dict[int, int]:
+    """Of ``location_ids``, those on an open count of the site that freezes them, with the count;
+    one probe of the (site, status) index when no freezing count is open."""
+    s, cl = c.count_sessions.c, c.count_lines.c
+    freezing = (
+        conn.execute(
+            select(s.id).where(
+                s.organization_id == org_id,
+                s.site_id == site_id,
+                s.status == "open",
+                s.freeze.is_(True),
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if not freezing or not location_ids:
+        return {}
+    rows = conn.execute(
+        select(cl.location_id, cl.session_id)
+        .where(cl.session_id.in_(freezing), cl.location_id.in_(sorted(location_ids)))
+        .distinct()
+    )
+    return {int(r[0]): int(r[1]) for r in rows}

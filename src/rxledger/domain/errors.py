@@ -380,3 +380,10 @@ class WitnessNotAllowed(Forbidden):
 class WitnessCredentialsInvalid(Unauthenticated):
     """The witness's user name or re-entered password is wrong, or the user is inactive; the same
     stable code as a failed sign-in, with the witness named in the details."""
+
+
+class LocationFrozen(RxLedgerError):
+    """A count that freezes its locations is open on a location the posting touches."""
+
+    code = "LOCATION_FROZEN"
+    kind = "conflict"

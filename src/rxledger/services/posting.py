@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from rxledger.adapters import counts_repository as cr
 from rxledger.adapters import locking
 from rxledger.adapters import repository as repo
 from rxledger.domain import errors
@@ -185,6 +186,7 @@ def _post_once(a: _Attempt) -> PostedDocument:
         try:
             draft = a.resolve(conn)
             a.actor.require(permission_to_post(a.doc_type.value), draft.site_id)
+            _refuse_frozen(conn, a.actor.organization_id, draft)
             snapshot, locked = _snapshot(a.rt, conn, a.actor.organization_id, draft, a.occurred_at)
             # A twin with the same key may have committed while we waited for the locks: its
             # result is the answer, not a refusal computed against the stock it consumed.
@@ -274,6 +276,27 @@ def _record(
         },
         at=a.recorded_at,
     )
+
+
+def _refuse_frozen(conn: Connection, org_id: int, draft: Draft) -> None:
+    """No posting touches a location while a count that freezes it is open."""
+    touched = {
+        loc
+        for line in draft.lines
+        for loc in (
+            (line.from_location_id, line.to_location_id)
+            if isinstance(line, MoveLine)
+            else (line.location_id,)
+        )
+    }
+    frozen = cr.frozen_locations(conn, org_id, draft.site_id, touched)
+    if frozen:
+        location, count = next(iter(sorted(frozen.items())))
+        raise errors.LocationFrozen(
+            f"location {location} is frozen by count {count} until the count is submitted",
+            location_id=location,
+            count_id=count,
+        )
 
 
 def _dry_run(

@@ -62,6 +62,7 @@ def create(request: Request, ctx: PostCtx, data: FormDep) -> Response:
         location_ids=[location] if location else [],
         category=fields.text("category", max_length=60),
         blind=fields.flag("blind"),
+        freeze=fields.flag("freeze"),
         assigned_to=fields.text("assigned_to", max_length=120),
     )
     view = counts.create_count(ctx.rt, ctx.actor, spec)
