@@ -90,6 +90,8 @@ WRITTEN_TABLES: tuple[Table, ...] = (
     tc.count_sessions,
     tc.count_lines,
     tc.count_entries,
+    tc.held_adjustments,
+    tc.approval_policies,
 )
 _IGNORED_COLUMNS = frozenset({"last_used_at"})
 

@@ -31,6 +31,7 @@ from rxledger.domain.permissions import Actor, Grant, Role
 from rxledger.domain.stewardship import ProposedItem
 from rxledger.entrypoints.api.app import create_app
 from rxledger.services import (
+    approvals,
     catalog,
     counts,
     identity,
@@ -170,6 +171,7 @@ class Scenario:
     receiving: Mapping[str, int]  # awaiting (a shipment), session_open, session_line, ...
     stewardship: Mapping[str, int]  # unknown_session, proposal, cannabis_lot, certificate
     counting: Mapping[str, int]  # count_open, count_line, recount_line, investigating, approving
+    approvals: Mapping[str, int]  # held_approval: an adjustment held for approval
     users: Mapping[str, ApiUser]
     spare_tokens: Mapping[str, int]
 
@@ -195,6 +197,7 @@ class Scenario:
             **self.receiving,
             **self.stewardship,
             **self.counting,
+            **self.approvals,
         }
 
 
@@ -255,6 +258,7 @@ def build_scenario(rt: Runtime) -> Scenario:
         receiving=_receiving(net),  # after _quarantine: its DSCSA item
         stewardship=_stewardship(net, item),
         counting=_counting(net),
+        approvals=_approvals(net),
         users={**world.users, "auditing_admin": auditing_admin},
         spare_tokens=spare,
     )
@@ -363,6 +367,26 @@ def _counting(net: Network) -> dict[str, int]:
         "investigating_line": investigating,
         "approving_line": approving,
     }
+
+
+def _approvals(net: Network) -> dict[str, int]:
+    """An organization-wide policy (adjustments worth 250.00 or more, approved by a pharmacist,
+    a manager or an administrator at the site) and, at CENTRAL, an adjustment worth 300.00 held
+    under it, requested by the network's operator (none of the personas)."""
+    rt, actor, central = net.rt, net.actor, net.central
+    approvals.create_policy(
+        rt,
+        actor,
+        action="adjustment",
+        approver_roles="pharmacist,manager,admin",
+        min_value=Decimal(250),
+    )
+    pens = net.item("Insulin glargine pen", standard_cost=Decimal(10))
+    lot = net.receive(pens, 100, "P1").movements[0].lot_id
+    line = stock.AdjustLine(pens.id, central.storage.id, lot, "DAMAGED", -30)
+    outcome = approvals.request_adjustment(rt, actor, stock.Adjust(central.id, [line]))
+    assert outcome.approval_id is not None
+    return {"held_approval": outcome.approval_id}
 
 
 def _count_of(rt: Runtime, actor: Actor, line_id: int) -> int:
@@ -718,6 +742,34 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         reveals_central=_any_site("site_id"),
     ),
     Endpoint("GET", "/purchase-orders/{order}", Scope.CENTRAL),
+    # approvals: the inbox shows what one may decide; the scenario's policy lets pharmacists,
+    # managers and administrators at CENTRAL (so: who may adjust there) decide its held
+    # adjustment; policies are read by anyone and kept by administrators of every site
+    Endpoint(
+        "GET",
+        "/approvals/inbox",
+        Scope.CENTRAL,
+        "adjust",
+        refusal=HIDDEN,
+        reveals_central=_listed_at_central,
+    ),
+    Endpoint("POST", "/approvals/{held_approval}/approve", Scope.CENTRAL, "adjust", body=_empty),
+    Endpoint(
+        "POST",
+        "/approvals/{held_approval}/reject",
+        Scope.CENTRAL,
+        "adjust",
+        body=lambda s: {"note": "count it again"},
+    ),
+    Endpoint("GET", "/approval-policies", Scope.SIGNED_IN),
+    Endpoint(
+        "POST",
+        "/approval-policies",
+        Scope.ORG_WIDE,
+        "manage_sites",
+        body=lambda s: {"action": "adjustment", "approver_roles": "pharmacist", "min_value": "500"},
+        ok=201,
+    ),
     Endpoint(
         "POST",
         "/purchase-orders/{order}/receipts",

@@ -219,3 +219,24 @@ external_lines = Table(
 )
 
 IMMUTABLE_CONTROL_TABLES = ("audit_log", "chain_links", "count_entries", "document_witnesses")
+
+# --- adjustments held for approval ----------------------------------------------------------------
+
+# An adjustment above its approval policy: the command as canonical JSON, waiting in ``approvals``
+# (subject "adjustment") until another user posts it (``document_id``) or rejects it.
+held_adjustments = Table(
+    "held_adjustments",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _org(),
+    _site(),
+    Column("payload", Text, nullable=False),
+    Column("value", Money, nullable=False),
+    Column("requested_by", String(120), nullable=False),
+    Column("requested_at", UtcDateTime(), nullable=False),
+    Column("status", String(20), nullable=False),  # pending | posted | rejected
+    Column("approval_id", Id, ForeignKey("approvals.id")),
+    Column("document_id", Id, ForeignKey("documents.id")),
+    CheckConstraint("status IN ('pending', 'posted', 'rejected')", name="known_status"),
+    Index("ix_held_adjustments_site_status", "site_id", "status"),
+)

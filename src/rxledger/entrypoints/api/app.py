@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from rxledger import __version__
 from rxledger.entrypoints.api import (
+    approvals_routes,
     audit_routes,
     catalog_routes,
     certificate_routes,
@@ -65,6 +66,7 @@ def create_app(rt: Runtime, *, with_web: bool = True, threads: int | None = None
         app.include_router(router, prefix="/api/v1")
     app.include_router(scan_routes.router, prefix="/api/v1")
     app.include_router(imports_routes.router, prefix="/api/v1")
+    app.include_router(approvals_routes.router, prefix="/api/v1")
     app.include_router(purchasing_routes.router, prefix="/api/v1")
     app.include_router(investigation_routes.router, prefix="/api/v1")
     app.include_router(receiving_routes.router, prefix="/api/v1")

@@ -6,10 +6,12 @@ from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
 from rxledger.domain.model import LocationType
 from rxledger.entrypoints.api import schemas as s
+from rxledger.entrypoints.api.approvals_routes import HeldAdjustmentOut, held_out
 from rxledger.entrypoints.api.deps import (
     MAX_ID,
     NO_NUL,
@@ -21,7 +23,7 @@ from rxledger.entrypoints.api.deps import (
     RuntimeDep,
 )
 from rxledger.entrypoints.api.errors import ERROR_RESPONSES
-from rxledger.services import queries, stock
+from rxledger.services import approvals, queries, stock
 from rxledger.services.controlled import Witness
 from rxledger.services.posting import Header, PostedDocument
 
@@ -145,11 +147,17 @@ def post_return(
     return _out(stock.reverse_dispense(rt, actor, command))
 
 
-@router.post("/documents/adjustments", **_POSTED)  # type: ignore[arg-type]
+@router.post(
+    "/documents/adjustments",
+    **_POSTED,  # type: ignore[arg-type]
+    responses={202: {"model": HeldAdjustmentOut, "description": "Held for approval."}},
+)
 def post_adjustment(
     body: s.AdjustmentIn, rt: RuntimeDep, actor: ActorDep, key: IdempotencyKey = None
-) -> dict[str, Any]:
-    """Adjust on-hand by a signed delta or to a counted quantity, each line with a reason code."""
+) -> Any:
+    """Adjust on-hand by a signed delta or to a counted quantity, each line with a reason code.
+    Above its approval policy (by default worth 250.00 or more at standard cost) nothing is
+    posted: 202 with the approval it waits for (``/approvals/inbox``)."""
     lines = [
         stock.AdjustLine(
             x.item_id, x.location_id, x.lot_id, x.reason_code, x.delta, x.counted, x.note
@@ -157,7 +165,10 @@ def post_adjustment(
         for x in body.lines
     ]
     command = stock.Adjust(body.site_id, lines, _header(body, key), _witness(body.witness))
-    return _out(stock.adjust(rt, actor, command))
+    outcome = approvals.request_adjustment(rt, actor, command)
+    if outcome.document is None:
+        return JSONResponse(held_out(outcome), status_code=202)
+    return _out(outcome.document)
 
 
 @router.post("/documents/destructions", **_POSTED)  # type: ignore[arg-type]

@@ -22,7 +22,7 @@ from rxledger.entrypoints.cli.context import (
     state,
 )
 from rxledger.entrypoints.cli.controlled import WitnessOption, witness
-from rxledger.services import catalog, reports, stock
+from rxledger.services import approvals, catalog, reports, stock
 from rxledger.services.posting import Header, PostedDocument
 
 Site = Annotated[str, typer.Option("--site", help="Site code.")]
@@ -313,14 +313,15 @@ def register(app: typer.Typer) -> None:  # noqa: PLR0915 - one small function pe
         witness_name: WitnessOption = None,
         json_output: Json = False,
     ) -> None:
-        """Adjust by a signed delta or set to a counted quantity, with a reason code."""
+        """Adjust by a signed delta or set to a counted quantity, with a reason code; above its
+        approval policy it is held for approval (``held for approval N``)."""
         site_id, location_id = _ids(site, location)
         item_id = _item(item)
         lot_id = catalog.find_lot(state.runtime(), state.actor(), item_id, lot).id
         line = stock.AdjustLine(
             item_id, location_id, lot_id, reason, delta=delta, counted=counted, note=note
         )
-        doc = stock.adjust(
+        outcome = approvals.request_adjustment(
             state.runtime(),
             state.actor(),
             stock.Adjust(
@@ -330,7 +331,14 @@ def register(app: typer.Typer) -> None:  # noqa: PLR0915 - one small function pe
                 witness(witness_name),
             ),
         )
-        print_document(doc, json_output)
+        if outcome.document is not None:
+            print_document(outcome.document, json_output)
+        elif json_output:
+            emit_json(
+                {"held": True, "approval_id": outcome.approval_id, "value": str(outcome.value)}
+            )
+        else:
+            console.print(f"held for approval {outcome.approval_id}")
 
     @app.command()
     @handles_errors

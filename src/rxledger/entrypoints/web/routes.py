@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from rxledger.entrypoints.web import (
+    approvals_routes,
     audit_routes,
     certificate_routes,
     counts_routes,
@@ -26,6 +27,7 @@ def install(app: FastAPI) -> None:
     """The pages at /, the stylesheet, scripts and vendored libraries at /static."""
     for router in (people_routes.router, pages.router, stock_routes.router):
         app.include_router(router)
+    app.include_router(approvals_routes.router)
     app.include_router(purchasing_routes.router)
     app.include_router(replenishment_routes.router)
     app.include_router(counts_routes.router)

@@ -30,7 +30,7 @@ from rxledger.entrypoints.web.stock_forms import (
     form_named,
     require_form,
 )
-from rxledger.services import catalog, queries, reports
+from rxledger.services import approvals, catalog, queries, reports, stock
 from rxledger.services.scanning import ScanResult
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -89,7 +89,15 @@ def post_stock_form(slug: str, request: Request, ctx: PostCtx, data: FormDep) ->
     form, fields = form_named(slug), Fields(data)
     picked, fields = _declare_form(request, ctx, form, fields)
     fields.required_text("idempotency_key", "the confirm step")
-    document = form.use_case(ctx.rt, ctx.actor, form.parse(fields, picked))
+    command = form.parse(fields, picked)
+    if isinstance(command, stock.Adjust):
+        # adjustments go through the approval policies: a large one waits in the inbox
+        outcome = approvals.request_adjustment(ctx.rt, ctx.actor, command)
+        if outcome.document is None:
+            return see_other(f"/approvals?done=held+for+approval&approval={outcome.approval_id}")
+        document = outcome.document
+    else:
+        document = form.use_case(ctx.rt, ctx.actor, command)
     target = local_path(fields.text("next", max_length=500), f"/documents/{document.id}")
     joiner = "&" if "?" in target else "?"
     return see_other(f"{target}{joiner}posted={document.id}")

@@ -1,0 +1,153 @@
+"""Approval policies and segregation of duties: which action needs whose approval, and above what.
+
+A policy names an action ("adjustment", ...), optional value and quantity thresholds (reached at
+or above; a policy without thresholds always applies), the roles that may approve, and a site
+(``None``: every site of the organization). For a site, active site-specific policies of the
+action replace the organization-wide ones; of the policies whose threshold is reached, the
+strictest applies: the one with the fewest approver roles, then the lowest value threshold. An
+organization with no policy at all for an action gets the default one (``DEFAULT_POLICIES``).
+Whoever decides is never the requester (maker ≠ checker) and holds an approver role at the site.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from rxledger.domain import errors
+from rxledger.domain.permissions import Role
+
+ADJUSTMENT = "adjustment"  # a stock adjustment, valued at standard cost of its absolute deltas
+# The actions policies may be kept for. Requisitions keep the purchasing rules
+# (``domain.purchasing.approval_need``) until they are moved onto these policies.
+KNOWN_ACTIONS = frozenset({ADJUSTMENT})
+MAX_VALUE = Decimal("9999999999.9999")
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalPolicy:
+    action: str
+    approver_roles: tuple[Role, ...]
+    min_value: Decimal | None = None
+    min_quantity: int | None = None
+    site_id: int | None = None  # None: every site
+    active: bool = True
+    id: int | None = None  # None: a built-in default
+
+    def reached(self, value: Decimal, quantity: int) -> bool:
+        """Whether a request of this value and quantity needs this policy's approval."""
+        if self.min_value is None and self.min_quantity is None:
+            return True
+        by_value = self.min_value is not None and value >= self.min_value
+        by_quantity = self.min_quantity is not None and quantity >= self.min_quantity
+        return by_value or by_quantity
+
+    def describe(self) -> str:
+        limits = []
+        if self.min_value is not None:
+            limits.append(f"worth {self.min_value.quantize(Decimal('0.01'))} or more")
+        if self.min_quantity is not None:
+            limits.append(f"{self.min_quantity} units or more")
+        who = ", ".join(r.value for r in self.approver_roles)
+        return f"{self.action} {' or '.join(limits) or 'always'}: approved by {who}"
+
+
+DEFAULT_POLICIES: tuple[ApprovalPolicy, ...] = (
+    ApprovalPolicy(ADJUSTMENT, (Role.PHARMACIST,), min_value=Decimal("250.00")),
+)
+
+
+def parse_roles(text: str) -> tuple[Role, ...]:
+    """Comma-separated role names (as stored), each a known role, at least one."""
+    names = [part.strip().lower() for part in text.split(",") if part.strip()]
+    known = {r.value for r in Role}
+    unknown = sorted(set(names) - known)
+    if unknown or not names:
+        raise errors.ValidationFailed(
+            f"approver roles are one or more of {', '.join(sorted(known))}",
+            field="approver_roles",
+            unknown=unknown,
+        )
+    return tuple(Role(name) for name in dict.fromkeys(names))
+
+
+def check_policy(policy: ApprovalPolicy) -> None:
+    """A new policy: a known action, thresholds not negative and within what the columns hold."""
+    if policy.action not in KNOWN_ACTIONS:
+        raise errors.ValidationFailed(
+            f"policies are kept for {', '.join(sorted(KNOWN_ACTIONS))}",
+            field="action",
+            action=policy.action,
+        )
+    if policy.min_value is not None and (
+        not policy.min_value.is_finite() or not 0 <= policy.min_value <= MAX_VALUE
+    ):
+        raise errors.ValidationFailed("the value threshold is not negative", field="min_value")
+    if policy.min_quantity is not None and (
+        isinstance(policy.min_quantity, bool) or not 0 <= policy.min_quantity <= 10**12
+    ):
+        raise errors.InvalidQuantity(
+            "the quantity threshold is a whole number, not negative", field="min_quantity"
+        )
+    if not policy.approver_roles:
+        raise errors.ValidationFailed("a policy names its approver roles", field="approver_roles")
+
+
+def required(
+    action: str,
+    value: Decimal,
+    quantity: int,
+    policies: Iterable[ApprovalPolicy],
+    *,
+    site_id: int | None = None,
+) -> ApprovalPolicy | None:
+    """The policy whose approval a request needs, or ``None`` when it goes through at once.
+
+    ``policies`` are the organization's (active or not); none at all for the action means the
+    default policy applies."""
+    of_action = [p for p in policies if p.action == action]
+    if not of_action:
+        of_action = [p for p in DEFAULT_POLICIES if p.action == action]
+    active = [p for p in of_action if p.active and p.site_id in (None, site_id)]
+    specific = [p for p in active if p.site_id is not None and p.site_id == site_id]
+    applicable = specific or [p for p in active if p.site_id is None]
+    reached = [p for p in applicable if p.reached(value, quantity)]
+    if not reached:
+        return None
+    return min(reached, key=_strictness)
+
+
+def _strictness(policy: ApprovalPolicy) -> tuple[int, Decimal, int]:
+    lowest = policy.min_value if policy.min_value is not None else Decimal(0)
+    return (len(policy.approver_roles), lowest, policy.id or 0)
+
+
+def check_decider(
+    requested_by: str | Sequence[str],
+    decider: str,
+    decider_roles: Iterable[Role],
+    policy: ApprovalPolicy,
+) -> None:
+    """Maker ≠ checker, then a role the policy names: a pharmacist's approval is refused with
+    ``PHARMACIST_APPROVAL_REQUIRED``, any other with ``FORBIDDEN``."""
+    makers = {requested_by} if isinstance(requested_by, str) else set(requested_by)
+    if decider.casefold() in {name.casefold() for name in makers}:
+        raise errors.SelfApproval(
+            f"{decider} requested this and may not decide on it; another user must",
+            username=decider,
+        )
+    if set(decider_roles) & set(policy.approver_roles):
+        return
+    wanted = [r.value for r in policy.approver_roles]
+    if policy.approver_roles == (Role.PHARMACIST,):
+        raise errors.PharmacistApprovalRequired(
+            f"this {policy.action} needs the approval of a pharmacist at the site",
+            username=decider,
+            approver_roles=wanted,
+        )
+    raise errors.Forbidden(
+        f"this {policy.action} is approved by {', '.join(wanted)}; {decider} is none of them",
+        username=decider,
+        approver_roles=wanted,
+    )

@@ -1,0 +1,565 @@
+"""Approvals as one mechanism: policies, adjustments held above them, one inbox, one decision.
+
+Every request for approval is an ``approvals`` row (requisitions, item proposals, held
+adjustments). An adjustment is valued at standard cost of its absolute deltas (planned by a dry
+run under the posting rules); below its policy (``domain.approvals``) it posts at once, above it
+is held in ``held_adjustments`` — counted lines fixed to the deltas they meant when requested —
+until another user with an approver role posts it as themselves (idempotency key
+``held-adjustment:<id>``) or rejects it. The inbox lists what the actor could decide; deciding a
+requisition or an item proposal goes to its own service. Every decision is kept on its approvals
+row and in the audit log.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select, update
+
+from rxledger.adapters import purchasing_repository as pr
+from rxledger.adapters import repository as repo
+from rxledger.adapters import tables_control as tc
+from rxledger.adapters import tables_receiving as tr
+from rxledger.domain import errors
+from rxledger.domain.approvals import (
+    ADJUSTMENT,
+    DEFAULT_POLICIES,
+    KNOWN_ACTIONS,
+    ApprovalPolicy,
+    check_decider,
+    check_policy,
+    parse_roles,
+    required,
+)
+from rxledger.domain.permissions import ALL_SITES, ROLE_PERMISSIONS, Permission, Role
+from rxledger.domain.purchasing import (
+    APPROVE_NON_FORMULARY_ORDER,
+    ApprovalStatus,
+    check_approver,
+    require_status,
+)
+from rxledger.domain.stewardship import PROPOSAL_SUBJECT
+from rxledger.services import audit, requisitions, stewardship, stock
+from rxledger.services.controlled import Witness
+from rxledger.services.posting import Header, PostedDocument
+from rxledger.services.queries import visible_site_ids
+from rxledger.services.requisition_views import SUBJECT as REQUISITION
+from rxledger.services.requisition_views import ApprovalView, approval_view
+from rxledger.services.runtime import Actor, Runtime
+
+APPROVE_ADJUSTMENT = "approve_adjustment"  # the approvals row's action of a held adjustment
+INBOX_LIMIT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class AdjustmentOutcome:
+    """Posted at once (``document``) or held for approval (``approval_id``, ``held_id``)."""
+
+    value: Decimal
+    document: PostedDocument | None = None
+    approval_id: int | None = None
+    held_id: int | None = None
+    policy: ApprovalPolicy | None = None
+
+    @property
+    def held(self) -> bool:
+        return self.document is None
+
+
+@dataclass(frozen=True, slots=True)
+class InboxEntry:
+    id: int
+    site_id: int
+    subject_type: str
+    subject_id: int
+    action: str
+    value: Decimal | None
+    quantity: int | None
+    requested_by: str
+    requested_at: datetime
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    approval: ApprovalView
+    document_id: int | None = None
+
+
+# --- policies -----------------------------------------------------------------------------------
+
+
+def list_policies(rt: Runtime, actor: Actor) -> list[ApprovalPolicy]:
+    """The organization's policies, and the default of each action it keeps none for."""
+    actor.require_anywhere(Permission.VIEW)
+    with rt.uow(read_only=True) as uow:
+        stored = _policies(uow.connection, actor.organization_id)
+    covered = {p.action for p in stored}
+    return stored + [p for p in DEFAULT_POLICIES if p.action not in covered]
+
+
+def create_policy(
+    rt: Runtime,
+    actor: Actor,
+    *,
+    action: str,
+    approver_roles: str,
+    min_value: Decimal | None = None,
+    min_quantity: int | None = None,
+    site_id: int | None = None,
+    active: bool = True,
+) -> ApprovalPolicy:
+    """Keep a policy (``manage_sites``: at the site, or at every site for an organization-wide
+    one). Policies are added, and replaced by adding a stricter or a site-specific one."""
+    if site_id is None:
+        if not any(
+            g.site_id is ALL_SITES and Permission.MANAGE_SITES in ROLE_PERMISSIONS[g.role]
+            for g in actor.grants
+        ):
+            raise errors.Forbidden(
+                f"{actor.username} may not manage organization-wide approval policies",
+                permission=Permission.MANAGE_SITES.value,
+            )
+    else:
+        actor.require(Permission.MANAGE_SITES, site_id)
+    policy = ApprovalPolicy(
+        action, parse_roles(approver_roles), min_value, min_quantity, site_id, active
+    )
+    check_policy(policy)
+    with rt.uow() as uow:
+        conn = uow.connection
+        if site_id is not None and not rt.references.site_exists(
+            conn, actor.organization_id, site_id
+        ):
+            raise errors.SiteNotFound(f"no site {site_id}", site_id=site_id)
+        values = {
+            "organization_id": actor.organization_id,
+            "site_id": site_id,
+            "action": action,
+            "min_value": min_value,
+            "min_quantity": min_quantity,
+            "approver_roles": ",".join(r.value for r in policy.approver_roles),
+            "active": active,
+            "created_by": actor.username,
+            "created_at": rt.clock.now(),
+        }
+        policy_id = _insert(conn, tc.approval_policies, values)
+        audit.record(
+            conn,
+            actor,
+            action="create approval policy",
+            subject_type="approval_policy",
+            subject_id=policy_id,
+            site_id=site_id,
+            before=None,
+            after={k: v for k, v in values.items() if k not in ("created_by", "created_at")},
+            at=rt.clock.now(),
+        )
+        uow.commit()
+    return replace(policy, id=policy_id)
+
+
+# --- adjustments ----------------------------------------------------------------------------------
+
+
+def request_adjustment(rt: Runtime, actor: Actor, cmd: stock.Adjust) -> AdjustmentOutcome:
+    """Post an adjustment at once below its approval policy, else hold it for approval."""
+    actor.require(Permission.ADJUST, cmd.site_id)
+    if cmd.header.dry_run or _already_posted(rt, actor, cmd.header.idempotency_key):
+        return AdjustmentOutcome(Decimal(0), stock.adjust(rt, actor, cmd))
+    planned = stock.adjust(
+        rt, actor, replace(cmd, header=replace(cmd.header, dry_run=True, idempotency_key=None))
+    )
+    with rt.uow(read_only=True) as uow:
+        conn = uow.connection
+        items = repo.items_by_id(
+            conn, actor.organization_id, {m.item_id for m in planned.movements}
+        )
+        policies = _policies(conn, actor.organization_id)
+    value = sum(
+        (Decimal(m.quantity) * items[m.item_id].standard_cost for m in planned.movements),
+        Decimal(0),
+    ).quantize(Decimal("0.0001"))
+    quantity = sum(m.quantity for m in planned.movements)
+    policy = required(ADJUSTMENT, value, quantity, policies, site_id=cmd.site_id)
+    if policy is None:
+        return AdjustmentOutcome(value, stock.adjust(rt, actor, cmd))
+    payload = _held_payload(cmd, planned)
+    now = rt.clock.now()
+    with rt.uow() as uow:
+        conn = uow.connection
+        held_id = _insert(
+            conn,
+            tc.held_adjustments,
+            {
+                "organization_id": actor.organization_id,
+                "site_id": cmd.site_id,
+                "payload": audit.canonical_json(payload),
+                "value": value,
+                "requested_by": actor.username,
+                "requested_at": now,
+                "status": "pending",
+            },
+        )
+        approval_id = pr.insert_approval(
+            conn,
+            {
+                "organization_id": actor.organization_id,
+                "site_id": cmd.site_id,
+                "subject_type": ADJUSTMENT,
+                "subject_id": held_id,
+                "action": APPROVE_ADJUSTMENT,
+                "value": value,
+                "quantity": quantity,
+                "requested_by": actor.username,
+                "requested_at": now,
+                "status": ApprovalStatus.PENDING.value,
+                "note": f"worth {value.quantize(Decimal('0.01'))} at standard cost; "
+                f"policy: {policy.describe()}"[:2000],
+            },
+        )
+        conn.execute(
+            update(tc.held_adjustments)
+            .where(tc.held_adjustments.c.id == held_id)
+            .values(approval_id=approval_id)
+        )
+        audit.record(
+            conn,
+            actor,
+            action="hold adjustment",
+            subject_type=ADJUSTMENT,
+            subject_id=held_id,
+            site_id=cmd.site_id,
+            before=None,
+            after={"approval": approval_id, "value": value, "quantity": quantity, **payload},
+            at=now,
+        )
+        uow.commit()
+    return AdjustmentOutcome(value, None, approval_id, held_id, policy)
+
+
+# --- the inbox ------------------------------------------------------------------------------------
+
+
+def inbox(rt: Runtime, actor: Actor, site_id: int | None = None) -> list[InboxEntry]:
+    """Every pending approval at the visible sites (or one site) that the actor could decide:
+    not their own request, and with the role or permission its kind needs. Oldest first."""
+    if site_id is not None:
+        actor.require(Permission.VIEW, site_id)
+    with rt.uow(read_only=True) as uow:
+        conn = uow.connection
+        sites = {site_id} if site_id is not None else visible_site_ids(conn, actor)
+        rows = pr.pending_approvals(conn, actor.organization_id, sites, limit=INBOX_LIMIT, offset=0)
+        policies = _policies(conn, actor.organization_id)
+        held = _held_rows(conn, [r.subject_id for r in rows if r.subject_type == ADJUSTMENT])
+        decidable = [r for r in rows if _may_decide(actor, r, held, policies)]
+        names = _item_names(conn, actor, held.values())
+    return [_entry(r, held, names) for r in decidable]
+
+
+def decide(
+    rt: Runtime,
+    actor: Actor,
+    approval_id: int,
+    approve: bool,
+    note: str | None = None,
+    *,
+    witness: Witness | None = None,
+) -> Decision:
+    """Approve or reject a pending approval of any kind; a rejection needs a reason.
+
+    A held adjustment is posted by the approver (``witness`` for schedule II stock); a
+    requisition or an item proposal is decided by its own service, under its own rules."""
+    row = _approval(rt, actor, approval_id)
+    require_status(f"approval {approval_id}", row.status, ApprovalStatus.PENDING.value)
+    text = (note or "").strip()
+    if not approve and not text:
+        raise errors.ValidationFailed("a rejection needs a reason", field="note")
+    document_id: int | None = None
+    if row.subject_type == REQUISITION:
+        if approve:
+            requisitions.approve_requisition(rt, actor, row.subject_id, text or None)
+        else:
+            requisitions.reject_requisition(rt, actor, row.subject_id, text)
+    elif row.subject_type == PROPOSAL_SUBJECT:
+        if approve:
+            stewardship.approve_proposal(rt, actor, row.subject_id, text or None)
+        else:
+            stewardship.reject_proposal(rt, actor, row.subject_id, text)
+    elif row.subject_type == ADJUSTMENT:
+        document_id = _decide_adjustment(rt, actor, row, approve, text, witness)
+    else:
+        raise errors.StatusConflict(
+            f"approval {approval_id} is of a {row.subject_type}, decided elsewhere",
+            subject_type=row.subject_type,
+        )
+    return Decision(approval_view(_approval(rt, actor, approval_id)), document_id)
+
+
+def _decide_adjustment(
+    rt: Runtime, actor: Actor, row: Row[Any], approve: bool, text: str, witness: Witness | None
+) -> int | None:
+    with rt.uow(read_only=True) as uow:
+        conn = uow.connection
+        held = _held_rows(conn, [row.subject_id])[row.subject_id]
+        policy = _held_policy(row, _policies(conn, actor.organization_id))
+    check_decider(
+        [held.requested_by, row.requested_by], actor.username, actor.roles_at(row.site_id), policy
+    )
+    key = f"held-adjustment:{held.id}"
+    document: PostedDocument | None = None
+    if approve:
+        document = stock.adjust(rt, actor, _held_command(held, actor, row, text, key, witness))
+    now = rt.clock.now()
+    status = ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED
+    with rt.uow() as uow:
+        conn = uow.connection
+        if not approve and repo.document_by_key(conn, actor.organization_id, key) is not None:
+            raise errors.StatusConflict(f"adjustment {held.id} was posted meanwhile")
+        decided = conn.execute(
+            update(tr.approvals)
+            .where(tr.approvals.c.id == row.id, tr.approvals.c.status == "pending")
+            .values(
+                status=status.value,
+                decided_by=actor.username,
+                decided_at=now,
+                note=_with_note(row.note, f"{actor.username}: {text}") if text else row.note,
+            )
+        )
+        if decided.rowcount != 1:
+            raise errors.StatusConflict(f"approval {row.id} was decided meanwhile")
+        conn.execute(
+            update(tc.held_adjustments)
+            .where(tc.held_adjustments.c.id == held.id)
+            .values(
+                status="posted" if approve else "rejected",
+                document_id=document.id if document else None,
+            )
+        )
+        audit.record(
+            conn,
+            actor,
+            action=f"{'approve' if approve else 'reject'} adjustment",
+            subject_type=ADJUSTMENT,
+            subject_id=held.id,
+            site_id=row.site_id,
+            before={"approval": row.id, "status": row.status},
+            after={
+                "approval": row.id,
+                "status": status.value,
+                "note": text or None,
+                "document": document.id if document else None,
+            },
+            at=now,
+        )
+        uow.commit()
+    return document.id if document else None
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _insert(conn: Connection, table: Any, values: dict[str, Any]) -> int:
+    return int(conn.execute(insert(table).values(**values).returning(table.c.id)).scalar_one())
+
+
+def _policies(conn: Connection, org_id: int) -> list[ApprovalPolicy]:
+    c = tc.approval_policies.c
+    rows = conn.execute(
+        select(tc.approval_policies).where(c.organization_id == org_id).order_by(c.id)
+    )
+    return [
+        ApprovalPolicy(
+            r.action,
+            parse_roles(r.approver_roles),
+            None if r.min_value is None else Decimal(r.min_value),
+            r.min_quantity,
+            r.site_id,
+            bool(r.active),
+            r.id,
+        )
+        for r in rows
+    ]
+
+
+def _held_policy(row: Row[Any], policies: list[ApprovalPolicy]) -> ApprovalPolicy:
+    """The policy in force now for the held request; the default if none is reached any more."""
+    value = Decimal(row.value or 0)
+    found = required(ADJUSTMENT, value, row.quantity or 0, policies, site_id=row.site_id)
+    return found or next(p for p in DEFAULT_POLICIES if p.action == ADJUSTMENT)
+
+
+def _may_decide(
+    actor: Actor, row: Row[Any], held: dict[int, Row[Any]], policies: list[ApprovalPolicy]
+) -> bool:
+    try:
+        if row.subject_type == REQUISITION:
+            actor.require(Permission.APPROVE_ORDERS, row.site_id)
+            check_approver(
+                actor,
+                row.site_id,
+                [row.requested_by],
+                pharmacist=row.action == APPROVE_NON_FORMULARY_ORDER,
+            )
+        elif row.subject_type == PROPOSAL_SUBJECT:
+            actor.require(Permission.APPROVE_ITEMS, row.site_id)
+            check_decider(
+                row.requested_by,
+                actor.username,
+                actor.roles_at(row.site_id),
+                ApprovalPolicy(PROPOSAL_SUBJECT, tuple(Role)),
+            )
+        elif row.subject_type == ADJUSTMENT and row.subject_id in held:
+            actor.require(Permission.ADJUST, row.site_id)
+            check_decider(
+                [row.requested_by, held[row.subject_id].requested_by],
+                actor.username,
+                actor.roles_at(row.site_id),
+                _held_policy(row, policies),
+            )
+        else:
+            return False
+    except errors.Forbidden:
+        return False
+    return True
+
+
+def _approval(rt: Runtime, actor: Actor, approval_id: int) -> Row[Any]:
+    c = tr.approvals.c
+    with rt.uow(read_only=True) as uow:
+        row = uow.connection.execute(
+            select(tr.approvals).where(
+                c.id == approval_id, c.organization_id == actor.organization_id
+            )
+        ).first()
+    if row is None:
+        raise errors.NotFound(f"no approval {approval_id}", approval_id=approval_id)
+    actor.require(Permission.VIEW, row.site_id)
+    return row
+
+
+def _held_rows(conn: Connection, ids: list[int]) -> dict[int, Row[Any]]:
+    if not ids:
+        return {}
+    c = tc.held_adjustments.c
+    rows = conn.execute(select(tc.held_adjustments).where(c.id.in_(sorted(set(ids)))))
+    return {r.id: r for r in rows}
+
+
+def _already_posted(rt: Runtime, actor: Actor, key: str | None) -> bool:
+    if key is None:
+        return False
+    with rt.uow(read_only=True) as uow:
+        return repo.document_by_key(uow.connection, actor.organization_id, key) is not None
+
+
+def _held_payload(cmd: stock.Adjust, planned: PostedDocument) -> dict[str, Any]:
+    """The command as it is held: each counted line fixed to the delta it meant when requested
+    (a count that matched moves nothing and is left out)."""
+    lines: list[dict[str, Any]] = []
+    for number, line in enumerate(cmd.lines, start=1):
+        delta = line.delta
+        if line.counted is not None:
+            delta = sum(
+                m.quantity if m.to_location_id == line.location_id else -m.quantity
+                for m in planned.movements
+                if m.line_no == number
+            )
+        if not delta:
+            continue
+        lines.append(
+            {
+                "item_id": line.item_id,
+                "location_id": line.location_id,
+                "lot_id": line.lot_id,
+                "reason_code": line.reason_code,
+                "delta": delta,
+                "counted": line.counted,
+                "note": line.note,
+            }
+        )
+    return {
+        "site_id": cmd.site_id,
+        "lines": lines,
+        "reference": cmd.header.reference,
+        "note": cmd.header.note,
+        "reason_code": cmd.header.reason_code,
+    }
+
+
+def _held_command(
+    held: Row[Any], actor: Actor, row: Row[Any], text: str, key: str, witness: Witness | None
+) -> stock.Adjust:
+    payload = json.loads(held.payload)
+    lines = [
+        stock.AdjustLine(
+            x["item_id"],
+            x["location_id"],
+            x["lot_id"],
+            x["reason_code"],
+            x["delta"],
+            None,
+            x["note"],
+        )
+        for x in payload["lines"]
+    ]
+    said = f" ({text})" if text else ""
+    note = (
+        f"{payload['note'] + ' — ' if payload['note'] else ''}requested by {held.requested_by}, "
+        f"approved by {actor.username}{said} (approval {row.id})"
+    )[:2000]
+    header = Header(
+        reference=payload["reference"],
+        note=note,
+        reason_code=payload["reason_code"],
+        idempotency_key=key,
+    )
+    return stock.Adjust(payload["site_id"], lines, header, witness)
+
+
+def _item_names(conn: Connection, actor: Actor, held: Any) -> dict[int, str]:
+    ids = {line["item_id"] for h in held for line in json.loads(h.payload)["lines"]}
+    return {i: item.name for i, item in repo.items_by_id(conn, actor.organization_id, ids).items()}
+
+
+def _entry(row: Row[Any], held: dict[int, Row[Any]], names: dict[int, str]) -> InboxEntry:
+    if row.subject_type == ADJUSTMENT:
+        lines = json.loads(held[row.subject_id].payload)["lines"]
+        parts = [f"{names.get(x['item_id'], x['item_id'])} {x['delta']:+d}" for x in lines]
+        summary = f"adjustment: {', '.join(parts)}"
+    else:
+        label = "requisition" if row.subject_type == REQUISITION else row.subject_type
+        summary = f"{label} {row.subject_id}" + (f": {row.note}" if row.note else "")
+    return InboxEntry(
+        row.id,
+        row.site_id,
+        row.subject_type,
+        row.subject_id,
+        row.action,
+        None if row.value is None else Decimal(row.value),
+        row.quantity,
+        row.requested_by,
+        row.requested_at,
+        summary[:500],
+    )
+
+
+def _with_note(existing: str | None, addition: str) -> str:
+    return (f"{existing}\n{addition}" if existing else addition)[:2000]
+
+
+__all__ = [
+    "KNOWN_ACTIONS",
+    "AdjustmentOutcome",
+    "Decision",
+    "InboxEntry",
+    "create_policy",
+    "decide",
+    "inbox",
+    "list_policies",
+    "request_adjustment",
+]
