@@ -806,6 +806,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         body=lambda s: {"site_id": s.central, "title": "Shelf A"},
         ok=201,
     ),
+    Endpoint(
+        "POST",
+        "/counts/daily",
+        Scope.CENTRAL,
+        "adjust",
+        body=lambda s: {"site_id": s.central, "counters": ["tech-a", "tech-b"]},
+        ok=201,
+    ),
     Endpoint("GET", "/counts/{count_open}", Scope.CENTRAL),
     Endpoint(
         "POST",

@@ -14,6 +14,7 @@ from rxledger.domain.clock import ManualClock
 from rxledger.domain.counts import CountPolicy, VarianceRule
 from rxledger.domain.permissions import Role
 from rxledger.services import counts, queries, stock
+from rxledger.services.catalog import PackageSpec
 from rxledger.services.posting import Header
 from rxledger.services.runtime import Runtime
 from tests.builders import Network, build_network
@@ -283,3 +284,26 @@ def test_a_freezing_count_holds_its_locations_until_it_is_submitted(net: Network
     net.dispense(item, 1)  # counted: the location is free again
 
     assert queries.balance(net.rt, net.actor, item_id=item.id, site_id=net.central.id) == 18
+
+
+def test_a_serialized_package_scanned_twice_is_counted_once(net: Network) -> None:
+    unit_gtin = "00300000000124"
+    item = net.item("Enoxaparin 40 mg syringe", packages=(PackageSpec("unit", 1, gtin=unit_gtin),))
+    net.receive(item, 2, "E1")
+    manager = person(net, "manager1", Role.MANAGER)
+    tech = person(net, "tech1", Role.TECHNICIAN)
+    count = counts.create_count(
+        net.rt, manager, counts.NewCount(net.central.id, "Syringes", item_ids=[item.id])
+    )
+
+    def scan(serial: str) -> counts.CountView:
+        return counts.scan(net.rt, tech, count.id, f"(01){unit_gtin}(17)271231(10)E1(21){serial}")
+
+    scan("S1")
+    with pytest.raises(errors.ValidationFailed, match="already counted"):
+        scan("S1")
+    view = scan("S2")
+
+    assert view.lines[0].tally == 2
+    done = counts.submit(net.rt, tech, count.id)
+    assert done.lines[0].status == "accepted"

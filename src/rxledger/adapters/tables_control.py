@@ -125,6 +125,7 @@ count_lines = Table(
     Column("tally", BigInteger),
     Column("tally_by", String(120)),
     Column("tally_at", UtcDateTime()),
+    Column("tally_serials", Text),  # serial numbers scanned into the working count, one per line
     Column("reason_code", String(40)),
     Column("findings", Text),
     Column("investigated_by", String(120)),

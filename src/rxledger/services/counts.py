@@ -370,9 +370,14 @@ def set_tally(
         session = _session(conn, actor, line.session_id, lock=True)
         _may_count(conn, actor, session, line)
         tally = (line.tally or 0) + quantity if add else quantity
-        cr.update_line(
-            conn, line_id, {"tally": tally, "tally_by": actor.username, "tally_at": rt.clock.now()}
-        )
+        values: dict[str, Any] = {
+            "tally": tally,
+            "tally_by": actor.username,
+            "tally_at": rt.clock.now(),
+        }
+        if not add:
+            values["tally_serials"] = None  # a typed count replaces what was scanned
+        cr.update_line(conn, line_id, values)
         uow.commit()
     return get_count(rt, actor, session.id)
 
@@ -412,6 +417,14 @@ def scan(
         else:
             line = _new_line(conn, actor, session, lines, item.id, lot_id, location_id)
         _may_count(conn, actor, session, line)
+        serials = (line.tally_serials or "").split()
+        if parsed.serial:
+            if parsed.serial in serials:
+                raise errors.ValidationFailed(
+                    f"serial {parsed.serial} is already counted on this line",
+                    serial=parsed.serial,
+                )
+            serials.append(parsed.serial)
         cr.update_line(
             conn,
             line.id,
@@ -419,6 +432,7 @@ def scan(
                 "tally": (line.tally or 0) + units,
                 "tally_by": actor.username,
                 "tally_at": rt.clock.now(),
+                "tally_serials": "\n".join(serials) or None,
             },
         )
         uow.commit()
@@ -572,12 +586,17 @@ def _judge(
             "counted_at": counted_at,
             "system_at_count": system,
             "movement_watermark": watermark,
+            "serials": line.tally_serials,
         },
     )
     diff = variance(int(line.tally), system)
     rule = rules.rule_for(controlled=bool(line.dea_schedule or line.cannabis_category), abc=None)
     status = after_count(round_no, diff, Decimal(line.standard_cost), rule)
-    cr.update_line(conn, line.id, {"status": status.value, "tally": None, "tally_by": None})
+    cr.update_line(
+        conn,
+        line.id,
+        {"status": status.value, "tally": None, "tally_by": None, "tally_serials": None},
+    )
     if status is LineStatus.ACCEPTED and diff != 0:
         return diff
     return None

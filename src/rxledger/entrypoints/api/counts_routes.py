@@ -35,6 +35,14 @@ class CountIn(Strict):
     assigned_to: Annotated[str, Field(max_length=120, pattern=NO_NUL)] | None = None
 
 
+class DailyIn(Strict):
+    site_id: Id
+    counters: list[Annotated[str, Field(min_length=1, max_length=120, pattern=NO_NUL)]] = Field(
+        min_length=1, max_length=50, description="The technicians counting today."
+    )
+    lines_per_counter: int = Field(default=40, ge=1, le=500)
+
+
 class TallyIn(Strict):
     quantity: int = Field(ge=0, le=10**9, description="Base units counted; 0 confirms empty.")
     add: bool = Field(default=False, description="Add to the count instead of replacing it.")
@@ -91,6 +99,16 @@ def create_count(body: CountIn, rt: RuntimeDep, actor: ActorDep) -> dict[str, An
         assigned_to=body.assigned_to,
     )
     return count_dict(counts.create_count(rt, actor, spec))
+
+
+@router.post("/counts/daily", status_code=201)
+def daily(body: DailyIn, rt: RuntimeDep, actor: ActorDep) -> list[dict[str, Any]]:
+    """Today's partial counts: the lines due by ABC class split across the counters, one blind
+    count each, in walking order."""
+    made = counts.daily_counts(
+        rt, actor, body.site_id, body.counters, lines_per_counter=body.lines_per_counter
+    )
+    return [count_dict(v) for v in made]
 
 
 @router.get("/counts/accuracy")
