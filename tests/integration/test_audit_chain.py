@@ -145,6 +145,25 @@ def test_a_site_user_sees_only_rows_of_their_sites_or_of_no_site(net: Network) -
         audit.search(net.rt, central_only, AuditQuery(site_id=net.retail.id))
 
 
+def test_who_was_granted_what_is_read_only_by_those_who_see_every_site(net: Network) -> None:
+    # given a user granted a role at RETAIL
+    identity.create_user(
+        net.rt,
+        net.actor,
+        username="retail-pharmacist",
+        full_name="Retail Pharmacist",
+        password="correct horse battery staple",
+        grants=[Grant(Role.PHARMACIST, net.retail.id)],
+    )
+    central_only = Actor(org(net), "central-tech", 99, (Grant(Role.TECHNICIAN, net.central.id),))
+    auditor = Actor(org(net), "auditor", 98, (Grant(Role.AUDITOR, None),))
+    # then a CENTRAL technician does not read it; an organization-wide auditor does
+    seen = audit.search(net.rt, central_only, AuditQuery(subject_type="user"), limit=None)
+    assert seen == []
+    found = audit.search(net.rt, auditor, AuditQuery(subject_type="user"), limit=None)
+    assert [r.action for r in found] == ["create user"]
+
+
 # --- sealing and verifying ----------------------------------------------------------------------
 
 

@@ -278,6 +278,14 @@ def test_a_freezing_count_holds_its_locations_until_it_is_submitted(net: Network
 
     with pytest.raises(errors.LocationFrozen):
         net.dispense(item, 1)  # from storage, which is being counted
+    with pytest.raises(errors.LocationFrozen):  # no second freezing count over the same place
+        counts.create_count(
+            net.rt,
+            manager,
+            counts.NewCount(
+                net.central.id, "Again", location_ids=[net.central.storage.id], freeze=True
+            ),
+        )
     net.dispense(item, 1, location=net.central.shelf)  # elsewhere, stock moves on
     counts.set_tally(net.rt, tech, count.lines[0].id, 10)
     counts.submit(net.rt, tech, count.id)

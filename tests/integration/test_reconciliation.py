@@ -360,3 +360,26 @@ def test_a_bad_sales_file_names_its_lines(rt: Runtime) -> None:
         )  # fmt: skip
     assert refused.value.details["problems"][0]["where"] == "line 2"
     assert "is not a date (YYYY-MM-DD)" in refused.value.message
+
+
+def test_settling_the_items_other_stock_leaves_the_lots_the_export_names(rt: Runtime) -> None:
+    # given lot A (5) and lot B (3) of one item; the export names A = 5 and the rest 0
+    net = build_network(rt)
+    item = net.item()
+    net.receive(item, 5, "A")
+    net.receive(item, 3, "B", location=net.central.shelf)
+    data = f"sku,lot,quantity\n{item.sku},A,5\n{item.sku},,0\n".encode()
+    snapshot = reconciliation.import_snapshot(
+        net.rt, net.actor, net.central.id, "csv", "onhand.csv", data
+    ).snapshot_id
+    # when the item's other stock is settled to the export
+    reconciliation.propose(net.rt, net.actor, snapshot, "COUNT", keys=[item.sku])
+    again = reconciliation.propose(net.rt, net.actor, snapshot, "COUNT", keys=[item.sku])
+    # then lot B went, lot A stayed, and the second settlement found nothing left to settle
+    assert (
+        queries.balance(net.rt, net.actor, item_id=item.id, location_id=net.central.storage.id) == 5
+    )
+    assert (
+        queries.balance(net.rt, net.actor, item_id=item.id, location_id=net.central.shelf.id) == 0
+    )
+    assert again.document is None

@@ -81,13 +81,15 @@ class AuditFilter:
     action: str | None = None  # a prefix: "post" finds every posting
     subject_type: str | None = None
     subject_id: str | None = None
-    site_ids: frozenset[int] | None = None  # None: every site (rows without a site always match)
+    site_ids: frozenset[int] | None = None  # None: every site (see the visibility rule below)
     site_id: int | None = None
     since: datetime | None = None
     until: datetime | None = None
 
 
 # --- audit rows -----------------------------------------------------------------------------------
+
+PEOPLE_SUBJECTS = ("user", "token")
 
 
 def insert_audit(conn: Connection, values: Mapping[str, Any]) -> int:
@@ -112,7 +114,10 @@ def _conditions(org_id: int, f: AuditFilter) -> list[ColumnElement[bool]]:
     if f.site_id is not None:
         where.append(a.c.site_id == f.site_id)
     if f.site_ids is not None:
-        where.append(or_(a.c.site_id.is_(None), a.c.site_id.in_(sorted(f.site_ids))))
+        # rows about people (users, their grants, tokens) carry no site: only those who see
+        # every site read them; other site-less rows (the item master) are everyone's
+        organization_level = and_(a.c.site_id.is_(None), a.c.subject_type.not_in(PEOPLE_SUBJECTS))
+        where.append(or_(organization_level, a.c.site_id.in_(sorted(f.site_ids))))
     if f.since is not None:
         where.append(a.c.occurred_at >= f.since)
     if f.until is not None:

@@ -311,15 +311,12 @@ def _decide_adjustment(
         [held.requested_by, row.requested_by], actor.username, actor.roles_at(row.site_id), policy
     )
     key = f"held-adjustment:{held.id}"
-    document: PostedDocument | None = None
-    if approve:
-        document = stock.adjust(rt, actor, _held_command(held, actor, row, text, key, witness))
     now = rt.clock.now()
     status = ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED
-    with rt.uow() as uow:
-        conn = uow.connection
-        if not approve and repo.document_by_key(conn, actor.organization_id, key) is not None:
-            raise errors.StatusConflict(f"adjustment {held.id} was posted meanwhile")
+
+    def record(conn: Connection, document_id: int | None) -> None:
+        """The decision, in the same transaction as the posting it allows: an approval and a
+        rejection racing each other cannot both win (the conditional update serializes them)."""
         decided = conn.execute(
             update(tr.approvals)
             .where(tr.approvals.c.id == row.id, tr.approvals.c.status == "pending")
@@ -335,10 +332,7 @@ def _decide_adjustment(
         conn.execute(
             update(tc.held_adjustments)
             .where(tc.held_adjustments.c.id == held.id)
-            .values(
-                status="posted" if approve else "rejected",
-                document_id=document.id if document else None,
-            )
+            .values(status="posted" if approve else "rejected", document_id=document_id)
         )
         audit.record(
             conn,
@@ -352,12 +346,21 @@ def _decide_adjustment(
                 "approval": row.id,
                 "status": status.value,
                 "note": text or None,
-                "document": document.id if document else None,
+                "document": document_id,
             },
             at=now,
         )
+
+    if approve:
+        command = replace(
+            _held_command(held, actor, row, text, key, witness),
+            on_posted=lambda conn, doc_id, _movements: record(conn, doc_id),
+        )
+        return stock.adjust(rt, actor, command).id
+    with rt.uow() as uow:
+        record(uow.connection, None)
         uow.commit()
-    return document.id if document else None
+    return None
 
 
 # --- helpers ------------------------------------------------------------------------------------

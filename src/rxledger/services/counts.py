@@ -153,6 +153,20 @@ def create_count(rt: Runtime, actor: Actor, spec: NewCount) -> CountView:
     classes = _computed_classes(rt, actor, spec.site_id) if spec.program == "abc" else None
     with rt.uow(read_only=True) as uow:
         rows = _chosen(uow.connection, actor, spec, rt.clock.now(), classes)
+        if spec.freeze and rows:
+            frozen = cr.frozen_locations(
+                uow.connection,
+                actor.organization_id,
+                spec.site_id,
+                {r.location_id for r in rows},
+            )
+            if frozen:
+                location, count_id = next(iter(sorted(frozen.items())))
+                raise errors.LocationFrozen(
+                    f"location {location} is already frozen by count {count_id}",
+                    location_id=location,
+                    count_id=count_id,
+                )
         if not rows:
             raise errors.ValidationFailed("nothing to count: no stock matches the program")
     return _create_from_rows(

@@ -470,7 +470,12 @@ def propose(
             f"{reason_code!r} is not an active reason code", reason_code=reason_code
         )
     chosen = _chosen(comparison, keys)
-    plan = _Plan(reason_code, stock_rows)
+    named_lots = {
+        (r.item_id, r.lot_number)
+        for r in comparison.rows
+        if r.kind == "item" and r.lot_number is not None
+    }
+    plan = _Plan(reason_code, stock_rows, named_lots)
     for row in chosen:
         plan.add(row, _trusted(row, trust), comparison.source == "metrc")
     document = None
@@ -479,7 +484,9 @@ def propose(
             reference=f"reconciliation {snapshot_id}",
             reason_code=reason_code,
             note=note,
-            idempotency_key=idempotency_key,
+            # settling the same rows of the same snapshot twice (two tabs, a retry) posts once
+            idempotency_key=idempotency_key
+            or f"reconcile:{snapshot_id}:{trust}:{','.join(sorted(r.key for r in chosen))}"[:200],
         )
         document = stock.adjust(rt, actor, stock.Adjust(comparison.site_id, plan.lines, header))
     today = rt.clock.now().astimezone(UTC).date().isoformat()
@@ -527,9 +534,15 @@ def _description(rt: Runtime, actor: Actor, code: str) -> str:
 class _Plan:
     """The ledger's adjustment lines and the external deltas for the chosen rows."""
 
-    def __init__(self, reason_code: str, stock_rows: Sequence[Row[Any]]) -> None:
+    def __init__(
+        self,
+        reason_code: str,
+        stock_rows: Sequence[Row[Any]],
+        named_lots: set[tuple[int | None, str]],
+    ) -> None:
         self.reason_code = reason_code
         self.stock = stock_rows
+        self.named_lots = named_lots
         self.lines: list[stock.AdjustLine] = []
         self.external: list[tuple[str, Decimal, str]] = []
         self.skipped: list[tuple[str, str]] = []
@@ -561,7 +574,12 @@ class _Plan:
             s
             for s in self.stock
             if s.item_id == row.item_id
-            and (row.lot_number is None or s.lot_number == row.lot_number)
+            and (
+                s.lot_number == row.lot_number
+                if row.lot_number is not None
+                # the item's other stock: not the lots the export lists on rows of their own
+                else (s.item_id, s.lot_number) not in self.named_lots
+            )
             and s.on_hand > 0
         ]
         held.sort(key=lambda s: (-s.on_hand, s.location_id, s.lot_id))

@@ -18,6 +18,7 @@ from rxledger.domain.identifiers import normalize_gtin
 from rxledger.domain.ledger import (
     Line,
     MoveLine,
+    PlannedMovement,
     SetLine,
     net_flow,
     require_quantity,
@@ -140,6 +141,8 @@ class Adjust:
     lines: Sequence[AdjustLine]
     header: Header = field(default_factory=Header)
     witness: Witness | None = None  # schedule II stock: a second user (domain/controlled.py)
+    # records written in the posting's own transaction (an approval decided, a count settled)
+    on_posted: AfterPosting | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,7 +383,7 @@ def adjust(rt: Runtime, actor: Actor, cmd: Adjust) -> PostedDocument:
         items = {line.item_id for line in cmd.lines}
         doc_type = DocumentType.ADJUSTMENT
         hook = controlled.witness_hook(rt, conn, actor, doc_type, cmd.site_id, items, witness)
-        return Draft(cmd.site_id, lines, on_posted=hook)
+        return Draft(cmd.site_id, lines, on_posted=_chained(hook, cmd.on_posted))
 
     payload = {"site_id": cmd.site_id, "lines": _dicts(cmd.lines)}
     return post(
@@ -462,6 +465,17 @@ def destroy(
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+
+def _chained(first: AfterPosting | None, then: AfterPosting | None) -> AfterPosting | None:
+    if first is None or then is None:
+        return first or then
+
+    def both(conn: Connection, doc_id: int, movements: Sequence[PlannedMovement]) -> None:
+        first(conn, doc_id, movements)
+        then(conn, doc_id, movements)
+
+    return both
 
 
 def _refuse_if_followed(conn: Connection, doc_id: int) -> None:

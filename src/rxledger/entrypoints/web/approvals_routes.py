@@ -13,6 +13,7 @@ from rxledger.domain import errors
 from rxledger.entrypoints.web.fields import Fields
 from rxledger.entrypoints.web.render import WebRoute, handling_form, render, see_other
 from rxledger.entrypoints.web.session import Ctx, FormDep, PostCtx, WebContext
+from rxledger.entrypoints.web.stock_forms import witness
 from rxledger.services import approvals
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -39,8 +40,11 @@ def decide(
 ) -> Response:
     """Approve or reject (with a reason); a refusal shows the inbox with the error."""
     handling_form(request, INDEX, lambda: index_context(ctx, {}))
-    note = Fields(data).text("note", max_length=2000)
+    fields = Fields(data)
+    note = fields.text("note", max_length=2000)
     if action not in ("approve", "reject"):
         raise errors.NotFound(f"no approval action {action!r}", action=action)
-    decision = approvals.decide(ctx.rt, ctx.actor, approval_id, action == "approve", note)
+    decision = approvals.decide(
+        ctx.rt, ctx.actor, approval_id, action == "approve", note, witness=witness(fields)
+    )
     return see_other(f"/approvals?done={decision.approval.status}&approval={approval_id}")
