@@ -3,7 +3,6 @@ partial counts split across technicians; accuracy and shrinkage."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -11,8 +10,8 @@ import typer
 from rich.table import Table
 
 from rxledger.entrypoints.cli.context import console, emit_json, handles_errors, state
+from rxledger.entrypoints.cli.controlled import WitnessOption, witness
 from rxledger.services import catalog, counts
-from rxledger.services.controlled import Witness
 
 count_app = typer.Typer(help="Cycle counts: plan, count, submit, recount, investigate, approve.")
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
@@ -229,21 +228,10 @@ def investigate(
 
 @count_app.command("approve")
 @handles_errors
-def approve(
-    line_id: int,
-    witness: Annotated[
-        str | None, typer.Option("--witness", help="Schedule II: the witness's user name.")
-    ] = None,
-    json_output: Json = False,
-) -> None:
-    """Approve an investigated variance: the adjustment posts."""
-    seen: Witness | None = None
-    if witness:
-        password = os.environ.get("RXLEDGER_WITNESS_PASSWORD") or typer.prompt(
-            f"{witness}'s password", hide_input=True
-        )
-        seen = Witness(witness, password)
-    _show(counts.approve(state.runtime(), state.actor(), line_id, witness=seen), json_output)
+def approve(line_id: int, witness_name: WitnessOption = None, json_output: Json = False) -> None:
+    """Approve an investigated variance: the adjustment posts (schedule II: ``--witness``)."""
+    view = counts.approve(state.runtime(), state.actor(), line_id, witness=witness(witness_name))
+    _show(view, json_output)
 
 
 @count_app.command("accuracy")

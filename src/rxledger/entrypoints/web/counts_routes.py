@@ -15,8 +15,8 @@ from rxledger.domain.permissions import Permission
 from rxledger.entrypoints.web.fields import Fields
 from rxledger.entrypoints.web.render import WebRoute, handling_form, render, see_other
 from rxledger.entrypoints.web.session import Ctx, FormDep, PostCtx, WebContext
+from rxledger.entrypoints.web.stock_forms import witness
 from rxledger.services import catalog, counts
-from rxledger.services.controlled import Witness
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 INDEX = "counts/index.html"
@@ -163,8 +163,5 @@ def approve(line_id: int, request: Request, ctx: PostCtx, data: FormDep) -> Resp
     fields = Fields(data)
     count_id = fields.integer("count_id", "count")
     handling_form(request, COUNT, lambda: count_context(ctx, count_id, fields.values()))
-    who = fields.text("witness", max_length=120)
-    secret = data.get("witness_password")
-    witness = Witness(who, str(secret)) if who and secret else None
-    counts.approve(ctx.rt, ctx.actor, line_id, witness=witness)
+    counts.approve(ctx.rt, ctx.actor, line_id, witness=witness(fields))
     return see_other(f"/counts/{count_id}?done=approved")
