@@ -53,7 +53,7 @@ def test_downgrade_to_nothing_and_upgrade_again(database_url: str) -> None:
             command.upgrade(config, "head")
         with engine.connect() as conn:
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == (
-                "0008"
+                "0009"
             )
     finally:
         engine.dispose()

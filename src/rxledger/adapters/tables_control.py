@@ -185,6 +185,23 @@ approval_policies = Table(
     Column("created_at", UtcDateTime(), nullable=False),
 )
 
+# Count tolerances an organization keeps instead of the defaults: by item class (A, B, C or
+# controlled) and count program ('*': any program). A difference up to both limits is accepted.
+count_tolerances = Table(
+    "count_tolerances",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _org(),
+    Column("program", String(40), nullable=False),
+    Column("item_class", String(20), nullable=False),
+    Column("units", BigInteger, nullable=False),
+    Column("value", Money, nullable=False),
+    Column("set_by", String(120), nullable=False),
+    Column("set_at", UtcDateTime(), nullable=False),
+    CheckConstraint("units >= 0 AND value >= 0", name="not_negative"),
+    UniqueConstraint("organization_id", "program", "item_class"),
+)
+
 # --- reconciliation with external systems ---------------------------------------------------------
 
 external_snapshots = Table(
@@ -238,6 +255,9 @@ held_adjustments = Table(
     Column("status", String(20), nullable=False),  # pending | posted | rejected
     Column("approval_id", Id, ForeignKey("approvals.id")),
     Column("document_id", Id, ForeignKey("documents.id")),
+    # the requester's idempotency key: a retried request finds its hold instead of a second one
+    Column("idempotency_key", String(200)),
     CheckConstraint("status IN ('pending', 'posted', 'rejected')", name="known_status"),
     Index("ix_held_adjustments_site_status", "site_id", "status"),
+    UniqueConstraint("organization_id", "idempotency_key"),
 )
