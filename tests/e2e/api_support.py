@@ -92,6 +92,7 @@ WRITTEN_TABLES: tuple[Table, ...] = (
     tc.count_entries,
     tc.held_adjustments,
     tc.approval_policies,
+    tc.count_tolerances,
 )
 _IGNORED_COLUMNS = frozenset({"last_used_at"})
 

@@ -112,12 +112,17 @@ def test_a_rejection_needs_a_reason_and_posts_nothing(world: ApiWorld) -> None:
 
 def test_policies_are_read_by_anyone_and_kept_by_an_administrator(world: ApiWorld) -> None:
     api = world.api
-    [default] = ok(api.get("/approval-policies", who="technician"))
-    assert default == {
+    defaults = ok(api.get("/approval-policies", who="technician"))
+    assert [(p["action"], p["min_value"], p["approver_roles"]) for p in defaults] == [
+        ("adjustment", "250.0000", ["pharmacist"]),
+        ("order", "1000.0000", ["pharmacist", "manager", "admin"]),
+        ("non_formulary_order", None, ["pharmacist"]),
+    ]
+    assert defaults[0] == {
         "id": None,
         "action": "adjustment",
         "approver_roles": ["pharmacist"],
-        "min_value": "250.00",
+        "min_value": "250.0000",
         "min_quantity": None,
         "site_id": None,
         "active": True,
@@ -133,3 +138,54 @@ def test_policies_are_read_by_anyone_and_kept_by_an_administrator(world: ApiWorl
     )
     # 300 is below the organization's new threshold: posted at once
     ok(api.post("/documents/adjustments", who="manager", json=_adjustment(world, -30)), 201)
+
+
+def test_a_policy_is_changed_and_retired_by_an_administrator(world: ApiWorld) -> None:
+    api = world.api
+    body = {"action": "adjustment", "approver_roles": "pharmacist", "min_value": "100"}
+    policy = ok(api.post("/approval-policies", who="org_admin", json=body), 201)
+    # 300 reaches the 100.00 threshold: held
+    ok(api.post("/documents/adjustments", who="manager", json=_adjustment(world, -30)), 202)
+    change = {"min_value": "500", "approver_roles": "pharmacist,manager"}
+    error(
+        api.patch(f"/approval-policies/{policy['id']}", who="manager", json=change),
+        403,
+        "FORBIDDEN",
+    )
+    changed = ok(api.patch(f"/approval-policies/{policy['id']}", who="org_admin", json=change))
+    assert (changed["min_value"], changed["approver_roles"]) == (
+        "500.0000",
+        ["pharmacist", "manager"],
+    )
+    # 300 is below 500 now: posted at once
+    ok(api.post("/documents/adjustments", who="manager", json=_adjustment(world, -30)), 201)
+    # retired, the organization keeps no active adjustment policy: nothing is held, not even 900
+    retired = ok(
+        api.patch(f"/approval-policies/{policy['id']}", who="org_admin", json={"active": False})
+    )
+    assert retired["active"] is False
+    ok(api.post("/documents/adjustments", who="manager", json=_adjustment(world, -90)), 201)
+    # a threshold removed with null: the policy (active again) always applies
+    always = ok(
+        api.patch(
+            f"/approval-policies/{policy['id']}",
+            who="org_admin",
+            json={"active": True, "min_value": None},
+        )
+    )
+    assert always["min_value"] is None
+    ok(api.post("/documents/adjustments", who="manager", json=_adjustment(world, -1)), 202)
+    error(
+        api.patch(
+            f"/approval-policies/{policy['id']}", who="org_admin", json={"approver_roles": "chef"}
+        ),
+        422,
+        "VALIDATION_ERROR",
+    )
+    error(
+        api.patch("/approval-policies/999999", who="org_admin", json={"active": False}),
+        404,
+        "NOT_FOUND",
+    )
+    trail = ok(api.get("/audit", who="org_admin", params={"action": "change approval policy"}))
+    assert len(trail["items"]) == 3

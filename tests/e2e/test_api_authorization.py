@@ -171,7 +171,8 @@ class Scenario:
     receiving: Mapping[str, int]  # awaiting (a shipment), session_open, session_line, ...
     stewardship: Mapping[str, int]  # unknown_session, proposal, cannabis_lot, certificate
     counting: Mapping[str, int]  # count_open, count_line, recount_line, investigating, approving
-    approvals: Mapping[str, int]  # held_approval: an adjustment held for approval
+    # held_approval: an adjustment held for approval; policy: an organization-wide order policy
+    approvals: Mapping[str, int]
     users: Mapping[str, ApiUser]
     spare_tokens: Mapping[str, int]
 
@@ -360,6 +361,9 @@ def _counting(net: Network) -> dict[str, int]:
     for line in (investigating, approving):
         counts.submit_recount(rt, second, line)
     counts.investigate(rt, looker, approving, findings="a broken blister", reason_code="DAMAGED")
+    # a tolerance the organization keeps (for risk counts of class B items)
+    keeper = Actor(net.actor.organization_id, "keeper1")  # an administrator of every site
+    counts.set_tolerance(rt, keeper, "risk", "B", 1, Decimal(1))
     return {
         "count_open": open_count,
         "count_line": open_line,
@@ -386,7 +390,11 @@ def _approvals(net: Network) -> dict[str, int]:
     line = stock.AdjustLine(pens.id, central.storage.id, lot, "DAMAGED", -30)
     outcome = approvals.request_adjustment(rt, actor, stock.Adjust(central.id, [line]))
     assert outcome.approval_id is not None
-    return {"held_approval": outcome.approval_id}
+    kept = approvals.create_policy(
+        rt, actor, action="order", approver_roles="manager", min_value=Decimal(5000)
+    )
+    assert kept.id is not None
+    return {"held_approval": outcome.approval_id, "policy": kept.id}
 
 
 def _count_of(rt: Runtime, actor: Actor, line_id: int) -> int:
@@ -771,6 +779,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         ok=201,
     ),
     Endpoint(
+        "PATCH",
+        "/approval-policies/{policy}",
+        Scope.ORG_WIDE,
+        "manage_sites",
+        body=lambda s: {"min_value": "6000"},
+    ),
+    Endpoint(
         "POST",
         "/purchase-orders/{order}/receipts",
         Scope.CENTRAL,
@@ -841,6 +856,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         body=lambda s: {"findings": "found behind the shelf", "reason_code": "DAMAGED"},
     ),
     Endpoint("POST", "/count-lines/{approving_line}/approve", Scope.CENTRAL, "adjust", body=_empty),
+    # count tolerances: read by anyone, kept by administrators of every site
+    Endpoint("GET", "/count-tolerances", Scope.SIGNED_IN),
+    Endpoint(
+        "PUT",
+        "/count-tolerances/manual/C",
+        Scope.ORG_WIDE,
+        "manage_sites",
+        body=lambda s: {"units": 10, "value": "5.00"},
+    ),
+    Endpoint("DELETE", "/count-tolerances/risk/B", Scope.ORG_WIDE, "manage_sites"),
     # replenishment: reads of the sites one may view; accepting needs the right to order
     Endpoint("GET", "/replenishment/suggestions", Scope.SIGNED_IN),
     Endpoint("GET", "/replenishment/suggestions?site_id={central}", Scope.CENTRAL),

@@ -6,12 +6,17 @@ import json
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import update
 
+from rxledger.adapters import tables as t
+from rxledger.adapters import tables_control as tc
 from rxledger.adapters.ingest.epcis_schema import epcis_validator
 from rxledger.services.runtime import Runtime
 from tests.e2e.api_support import (
+    PASSWORD,
     ApiWorld,
     build_api_world,
+    count_rows,
     error,
     idle_app,
     ledger_state,
@@ -241,3 +246,44 @@ def test_stock_is_destroyed_through_the_api_with_a_reason(world: ApiWorld) -> No
     assert [(m["quantity"], m["reason_code"]) for m in posted["movements"]] == [(20, "DAMAGED")]
     error(refused, 403, "FORBIDDEN")
     error(unknown, 422, "REASON_CODE_UNKNOWN")
+
+
+def test_schedule_ii_suspect_product_is_destroyed_with_a_witness(rt: Runtime, app: FastAPI) -> None:
+    # given a schedule II bottle with a foreign serial under investigation at CENTRAL
+    world = build_api_world(rt, ("pharmacist", "manager", "technician"), app=app)
+    item = dscsa_item(world.net)
+    with rt.uow() as uow:
+        uow.connection.execute(
+            update(t.items).where(t.items.c.id == item.id).values(dea_schedule="CII")
+        )
+        uow.commit()
+    case = quarantine_case(world.net)
+    url = f"/investigations/{case.investigation_id}/close"
+    # when closed as illegitimate without a witness, or with a wrong witness password
+    before = ledger_state(rt)
+    error(world.api.post(url, who="pharmacist", json=NOTICE), 422, "WITNESS_REQUIRED")
+    wrong = {**NOTICE, "witness": {"username": "manager", "password": "not the password"}}
+    refused = error(
+        world.api.post(url, who="pharmacist", json=wrong), 403, "WITNESS_CREDENTIALS_INVALID"
+    )
+    # then nothing changed
+    assert refused["details"] == {"witness": "manager"}
+    assert ledger_state(rt) == before
+    assert (
+        ok(world.api.get(f"/investigations/{case.investigation_id}", who="pharmacist"))["status"]
+        == "open"
+    )
+    # when the manager witnesses it, the destruction posts and records the witness
+    good = {**NOTICE, "witness": {"username": "manager", "password": PASSWORD}}
+    closed = ok(world.api.post(url, who="pharmacist", json=good))
+    assert closed["document"]["doc_type"] == "destruction"
+    assert closed["investigation"]["status"] == "illegitimate"
+    assert count_rows(rt, tc.document_witnesses) == 1
+    # and the expired schedule II bottle's destruction takes a witness the same way
+    expired = f"/discrepancies/{case.expired_discrepancy_id}/resolution"
+    destroy = {"outcome": "destroy", "note": "bin"}
+    error(world.api.post(expired, who="pharmacist", json=destroy), 422, "WITNESS_REQUIRED")
+    witnessed = {**destroy, "witness": {"username": "manager", "password": PASSWORD}}
+    body = ok(world.api.post(expired, who="pharmacist", json=witnessed))
+    assert body["document"]["doc_type"] == "destruction"
+    assert count_rows(rt, tc.document_witnesses) == 2

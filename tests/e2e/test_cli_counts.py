@@ -69,3 +69,39 @@ def test_a_count_from_plan_to_approval(db: tuple[str, Network]) -> None:
     assert code == 0, err
     assert approved["lines"][0]["status"] == "adjusted"
     assert approved["status"] == "closed"
+
+
+def test_tolerances_are_kept_and_judge_the_count(db: tuple[str, Network]) -> None:
+    url, _ = db
+    code, listed, err = run(url, "boss", "count", "tolerances")
+    assert code == 0, err
+    assert [(t["program"], t["item_class"], t["default"]) for t in listed][:3] == [
+        ("*", "A", True),
+        ("*", "B", True),
+        ("*", "C", True),
+    ]
+    code, kept, err = run(
+        url, "boss", "count", "tolerance", "set", "manual", "C", "--units", "10", "--value", "5"
+    )
+    assert code == 0, err
+    assert (kept["units"], kept["value"], kept["default"]) == (10, "5.0000", False)
+    code, _, err = run(
+        url, "boss", "count", "tolerance", "set", "weekly", "C", "--units", "1", "--value", "1"
+    )
+    assert code != 0
+    assert "VALIDATION_ERROR" in err
+
+    # -10 capsules at 0.125 (1.25): within the manual class C rule of 10 units and 5.00
+    code, planned, err = run(url, "boss", "count", "plan", "--site", "CENTRAL", "--title", "Main")
+    assert code == 0, err
+    [line] = planned["lines"]
+    assert run(url, "ann", "count", "tally", str(line["id"]), "90")[0] == 0
+    code, submitted, err = run(url, "ann", "count", "submit", str(planned["id"]))
+    assert code == 0, err
+    assert submitted["lines"][0]["status"] == "accepted"
+
+    code, now, err = run(url, "boss", "count", "tolerance", "unset", "manual", "C")
+    assert code == 0, err
+    assert (now["program"], now["units"], now["default"]) == ("*", 5, True)
+    code, listed, err = run(url, "boss", "count", "tolerances")
+    assert all(t["default"] for t in listed)

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import select, update
 from typer.testing import CliRunner
 
+from rxledger.adapters import tables as t
 from rxledger.adapters.database import create_db_engine
 from rxledger.adapters.ingest.epcis_schema import epcis_validator
 from rxledger.domain.clock import ManualClock
-from rxledger.domain.permissions import Grant, Role
+from rxledger.domain.permissions import Actor, Grant, Role
 from rxledger.entrypoints.cli.app import app
-from rxledger.services import identity
+from rxledger.entrypoints.cli.controlled import WITNESS_PASSWORD_ENV
+from rxledger.services import catalog, identity
 from rxledger.services.runtime import LedgerPolicy, Runtime
 from tests.builders import build_network
 from tests.conftest import NOW
@@ -129,3 +132,41 @@ def test_a_discrepancy_is_listed_and_resolved_from_the_command_line(
     code, _, err = run(url, "pharm", *destroy)
     assert code == 5, err
     assert "DISCREPANCY_ALREADY_RESOLVED" in err
+
+
+def test_schedule_ii_suspect_product_is_destroyed_with_a_witness(
+    db: tuple[str, QuarantineCase], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the suspect product is a schedule II drug and a manager at CENTRAL may witness
+    url, case = db
+    engine = create_db_engine(url)
+    net_rt = Runtime(engine=engine, clock=ManualClock(NOW), policy=LedgerPolicy())
+    with net_rt.uow() as uow:
+        uow.connection.execute(update(t.items).values(dea_schedule="CII"))
+        org = uow.connection.execute(select(t.organizations.c.id)).scalar_one()
+        uow.commit()
+    admin = Actor.system(org, "setup")
+    identity.create_user(
+        net_rt, admin, username="mgr", full_name="mgr", password=PASSWORD,
+        grants=[Grant(Role.MANAGER, case_site(net_rt, admin))],
+    )  # fmt: skip
+    engine.dispose()
+    close = (
+        "investigation", "close", str(case.investigation_id), "--outcome", "illegitimate",
+        "--notification-reference", "FDA-3911-9", "--notified-at", "2026-06-01T13:00:00Z",
+    )  # fmt: skip
+    # when closed without a witness, or with a wrong witness password: refused
+    code, _, err = run(url, "pharm", *close)
+    assert (code, "WITNESS_REQUIRED" in err) == (3, True)
+    monkeypatch.setenv(WITNESS_PASSWORD_ENV, "not the password")
+    code, _, err = run(url, "pharm", *close, "--witness", "mgr")
+    assert (code, "WITNESS_CREDENTIALS_INVALID" in err) == (6, True)
+    # when the manager's password is given: destroyed, witnessed
+    monkeypatch.setenv(WITNESS_PASSWORD_ENV, PASSWORD)
+    code, out, err = run(url, "pharm", *close, "--witness", "mgr", "--json")
+    assert code == 0, err
+    assert json.loads(out)["document"]["doc_type"] == "destruction"
+
+
+def case_site(rt: Runtime, actor: Actor) -> int:
+    return catalog.site_by_code(rt, actor, "CENTRAL").id

@@ -128,11 +128,13 @@ def test_witness_rules_for_schedule_ii(net: Network, people: People, posting: st
     with pytest.raises(errors.WitnessNotAllowed) as self_witness:
         post(Witness("PHIL", PASSWORD))
     assert self_witness.value.code == "WITNESS_NOT_ALLOWED"
-    with pytest.raises(errors.Unauthenticated) as wrong:
+    with pytest.raises(errors.WitnessCredentialsInvalid) as wrong:
         post(Witness("carol", "not her password"))
-    assert wrong.value.code == "UNAUTHENTICATED"
+    # the poster's own sign-in is fine: not UNAUTHENTICATED, which clients read as "sign in again"
+    assert wrong.value.code == "WITNESS_CREDENTIALS_INVALID"
+    assert not isinstance(wrong.value, errors.Unauthenticated)
     assert wrong.value.details == {"witness": "carol"}
-    with pytest.raises(errors.Unauthenticated):
+    with pytest.raises(errors.WitnessCredentialsInvalid):
         post(Witness("nobody", PASSWORD))
     with pytest.raises(errors.WitnessNotAllowed) as technician:
         post(Witness("tess", PASSWORD))
@@ -223,10 +225,18 @@ def test_wrong_witness_passwords_are_throttled_like_sign_ins(net: Network, peopl
     oxy = net.controlled()
     lot_id = _lot(net, net.receive(oxy, 10))
     for _ in range(net.rt.security.max_failed_sign_ins):
-        with pytest.raises(errors.Unauthenticated):
+        with pytest.raises(errors.WitnessCredentialsInvalid):
             adjust(net, people.pharmacist, oxy, lot_id, -1, Witness("carol", "guess guess guess"))
     with pytest.raises(errors.TooManyAttempts):
         adjust(net, people.pharmacist, oxy, lot_id, -1, Witness("carol", PASSWORD))
+    # every failed attempt is recorded as a failed sign-in of the witness, by the poster
+    with net.rt.uow(read_only=True) as uow:
+        a = t.sign_in_attempts.c
+        failed = uow.connection.execute(
+            select(a.username, a.client).where(a.succeeded.is_(False))
+        ).all()
+    assert {(r.username, r.client) for r in failed} == {("carol", "witness:phil")}
+    assert len(failed) == net.rt.security.max_failed_sign_ins
 
 
 def test_the_console_operator_without_accounts_posts_schedule_ii_without_witness(

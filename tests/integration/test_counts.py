@@ -147,6 +147,14 @@ def test_a_persistent_variance_is_recounted_investigated_and_approved_by_three_p
     assert (accuracy.lines_counted, accuracy.lines_accurate) == (1, 0)
     assert accuracy.shrinkage_units == 3
     assert accuracy.shrinkage_value == Decimal("0.38")  # 3 x 0.125, rounded to cents
+    counted_on = net.rt.clock.now()
+    [by_quarter] = counts.accuracy(net.rt, manager, site_id=net.central.id, period="Q")
+    assert by_quarter.period == f"{counted_on:%Y}-Q{(counted_on.month - 1) // 3 + 1}"
+    assert (by_quarter.lines_counted, by_quarter.shrinkage_units) == (1, 3)
+    [by_year] = counts.accuracy(net.rt, manager, site_id=net.central.id, period="Y")
+    assert by_year.period == f"{counted_on:%Y}"
+    with pytest.raises(errors.ValidationFailed):
+        counts.accuracy(net.rt, manager, period="W")
 
 
 def test_every_line_is_counted_before_submitting_and_zero_is_confirmed(net: Network) -> None:

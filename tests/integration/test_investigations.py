@@ -7,17 +7,21 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select, update
 
 from rxledger.adapters import repository
+from rxledger.adapters import tables as t
+from rxledger.adapters import tables_control as tc
 from rxledger.adapters.ingest.epcis_schema import epcis_validator
 from rxledger.domain import errors
 from rxledger.domain.clock import ManualClock
 from rxledger.domain.investigations import Finding, Resolution
-from rxledger.domain.model import DocumentType, Item, LocationType
+from rxledger.domain.model import DeaSchedule, DocumentType, Item, LocationType
 from rxledger.domain.permissions import Actor, Grant, Role
 from rxledger.domain.shipments import ExpectedLine, ShipmentData
 from rxledger.services import identity, investigations, queries, receiving, stock, traceability
 from rxledger.services.catalog import PackageSpec
+from rxledger.services.controlled import Witness
 from rxledger.services.investigations import CloseInvestigation, ResolveDiscrepancy
 from rxledger.services.posting import Header
 from rxledger.services.runtime import Runtime
@@ -145,6 +149,83 @@ def test_an_illegitimate_product_is_destroyed_with_its_notification_recorded(w: 
     assert discrepancy.status == "resolved"
     assert discrepancy.resolution is not None
     assert discrepancy.resolution["document_id"] == doc.id
+
+
+def _schedule_ii(w: World) -> None:
+    """The DSCSA item becomes a schedule II drug (a stand-in for an opioid's bottles)."""
+    with w.rt.uow() as uow:
+        uow.connection.execute(
+            update(t.items)
+            .where(t.items.c.id == w.item.id)
+            .values(dea_schedule=DeaSchedule.CII.value)
+        )
+        uow.commit()
+
+
+def _witnesses(w: World) -> list[tuple[int, str]]:
+    with w.rt.uow(read_only=True) as uow:
+        c = tc.document_witnesses.c
+        rows = uow.connection.execute(select(c.document_id, c.witness).order_by(c.id)).all()
+    return [(r.document_id, r.witness) for r in rows]
+
+
+def test_schedule_ii_suspect_product_is_destroyed_with_a_witness(w: World) -> None:
+    # given a schedule II bottle with a foreign serial in quarantine, under investigation
+    _schedule_ii(w)
+    _user(w.net, "mgr", Grant(Role.MANAGER, w.net.central.id))
+    _receive(w, datamatrix("FAKE1"))
+    case_id = _investigation(w)
+    w.clock.advance(timedelta(hours=1))
+
+    def close(witness: Witness | None, dry_run: bool = False) -> investigations.Outcome:
+        command = CloseInvestigation(
+            case_id,
+            Finding.ILLEGITIMATE,
+            notification_reference="FDA-3911-0077",
+            notified_at=_now(w),
+            dry_run=dry_run,
+            witness=witness,
+        )
+        return investigations.close_investigation(w.rt, w.pharmacist, command)
+
+    # when closed as illegitimate without a witness, with a wrong password, or with a technician
+    with pytest.raises(errors.WitnessRequired):
+        close(None)
+    with pytest.raises(errors.WitnessCredentialsInvalid) as wrong:
+        close(Witness("mgr", "not the password"))
+    with pytest.raises(errors.WitnessNotAllowed):
+        close(Witness("tech", PASSWORD))
+    # then nothing moved and the investigation is still open
+    assert wrong.value.code == "WITNESS_CREDENTIALS_INVALID"
+    assert _on_hand(w, w.net.central.quarantine.id) == 100
+    assert investigations.get_investigation(w.rt, w.pharmacist, case_id).status == "open"
+    assert _witnesses(w) == []
+    # when the manager witnesses it (a dry run first, as the confirm page does)
+    assert close(Witness("mgr", PASSWORD), dry_run=True).document is not None
+    outcome = close(Witness("mgr", PASSWORD))
+    # then the destruction posts with its witness, and the investigation is closed
+    assert outcome.document is not None
+    assert outcome.document.doc_type is DocumentType.DESTRUCTION
+    assert _witnesses(w) == [(outcome.document.id, "mgr")]
+    assert _on_hand(w, w.net.central.quarantine.id) == 0
+    assert outcome.record.status == "illegitimate"
+
+
+def test_a_schedule_ii_discrepancy_is_destroyed_with_a_witness(w: World) -> None:
+    _schedule_ii(w)
+    session_id = _receive(w, datamatrix("S00", lot="E1", expiry="260500"))
+    expired = discrepancy_of(w.net, session_id, "expired")
+    with pytest.raises(errors.WitnessRequired):
+        investigations.resolve_discrepancy(
+            w.rt, w.pharmacist, ResolveDiscrepancy(expired, Resolution.DESTROY)
+        )
+    assert _on_hand(w, w.net.central.quarantine.id) == 100
+    _user(w.net, "mgr", Grant(Role.MANAGER, w.net.central.id))
+    destroy = ResolveDiscrepancy(expired, Resolution.DESTROY, witness=Witness("mgr", PASSWORD))
+    outcome = investigations.resolve_discrepancy(w.rt, w.pharmacist, destroy)
+    assert outcome.document is not None
+    assert _witnesses(w) == [(outcome.document.id, "mgr")]
+    assert _on_hand(w, w.net.central.quarantine.id) == 0
 
 
 def test_a_closed_investigation_cannot_be_closed_again(w: World) -> None:

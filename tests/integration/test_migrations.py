@@ -53,7 +53,7 @@ def test_downgrade_to_nothing_and_upgrade_again(database_url: str) -> None:
             command.upgrade(config, "head")
         with engine.connect() as conn:
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == (
-                "0009"
+                "0010"
             )
     finally:
         engine.dispose()

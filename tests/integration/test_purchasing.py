@@ -43,7 +43,7 @@ def net(rt: Runtime) -> Network:
 
 @pytest.fixture
 def buying(net: Network) -> Buying:
-    """An item sold in packs of 100 at 12.50: 80 packs (1,000.00) is the approval threshold."""
+    """An item sold in packs of 100 at 12.50: 80 packs (1,000.00) reach the order policy."""
     return build_buying(net)
 
 
@@ -139,10 +139,10 @@ def test_supplier_refusals(net: Network) -> None:
 def test_an_order_under_the_threshold_becomes_a_purchase_order_at_once(
     buying: Buying, clock: ManualClock
 ) -> None:
-    # given a draft of 80 packs x 12.50 = 1,000.00, the threshold itself
-    draft = buying.requisition(80)
+    # given a draft of 79 packs x 12.50 = 987.50, just under the threshold
+    draft = buying.requisition(79)
     assert draft.status == "draft"
-    assert draft.total_value == Decimal("1000.00")
+    assert draft.total_value == Decimal("987.50")
     # when submitted
     done = purchasing.submit_requisition(buying.net.rt, buying.buyer, draft.id)
     # then it is ordered without an approval, as PO-CENTRAL-000001
@@ -156,9 +156,9 @@ def test_an_order_under_the_threshold_becomes_a_purchase_order_at_once(
     assert order.created_by == "buyer1"
     assert order.expected_on == clock.now().date() + timedelta(days=2)
     assert [(x.ordered_units, x.pack_units, x.open_units, x.status.value) for x in order.lines] == [
-        (8000, 100, 8000, "open")
+        (7900, 100, 7900, "open")
     ]
-    assert order.value == Decimal("1000.00")
+    assert order.value == Decimal("987.50")
     assert count(buying.net.rt, tr.approvals) == 0
 
 

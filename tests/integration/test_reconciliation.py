@@ -12,13 +12,17 @@ import pytest
 from sqlalchemy import func, select
 
 from rxledger.adapters import tables_control as tc
+from rxledger.domain import errors
 from rxledger.domain.errors import InvalidInputFile, RxLedgerError
 from rxledger.domain.model import Item
-from rxledger.services import queries, reconciliation, stock
+from rxledger.domain.permissions import Actor, Grant, Role
+from rxledger.services import approvals, identity, queries, reconciliation, stock
 from rxledger.services.catalog import PackageSpec
+from rxledger.services.controlled import Witness
 from rxledger.services.reconciliation import ComparisonRow
 from rxledger.services.runtime import Runtime
 from tests.builders import Network, build_network
+from tests.e2e.api_support import PASSWORD, use_fast_password_hashing
 from tests.stewardship_builders import gtin, metrc_tag
 
 FLOWER_GTIN = gtin("0085000012346")
@@ -32,6 +36,7 @@ def flower(net: Network) -> Item:
         base_unit="mg",
         cannabis_category="flower",
         serial_tracked=True,
+        standard_cost=Decimal("0.01"),  # 35.00 an eighth: settlements stay below the policy
         packages=(PackageSpec("eighth", 3500, gtin=FLOWER_GTIN),),
     )
 
@@ -383,3 +388,159 @@ def test_settling_the_items_other_stock_leaves_the_lots_the_export_names(rt: Run
         queries.balance(net.rt, net.actor, item_id=item.id, location_id=net.central.shelf.id) == 0
     )
     assert again.document is None
+
+
+# --- settlements under the approval policy and the witness rule -------------------------------
+
+
+def _pharmacist(net: Network, name: str) -> Actor:
+    identity.create_user(
+        net.rt,
+        net.actor,
+        username=name,
+        full_name=name.title(),
+        password=PASSWORD,
+        grants=[Grant(Role.PHARMACIST, net.central.id)],
+    )
+    return identity.user_actor(net.rt, net.actor.organization_id, name)
+
+
+@pytest.fixture
+def pharmacists(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> tuple[Network, Actor, Actor]:
+    """A network with two pharmacists at CENTRAL: phil settles, carol witnesses or approves."""
+    use_fast_password_hashing(monkeypatch)
+    net = build_network(rt)
+    return net, _pharmacist(net, "phil"), _pharmacist(net, "carol")
+
+
+def _csv_snapshot(net: Network, item: Item, quantity: int) -> int:
+    data = f"sku,lot,quantity\n{item.sku},,{quantity}\n".encode()
+    return reconciliation.import_snapshot(
+        net.rt, net.actor, net.central.id, "csv", "onhand.csv", data
+    ).snapshot_id
+
+
+def _witnesses(net: Network) -> list[tuple[int, str]]:
+    with net.rt.uow(read_only=True) as uow:
+        w = tc.document_witnesses.c
+        rows = uow.connection.execute(select(w.document_id, w.witness).order_by(w.id)).all()
+    return [(r.document_id, r.witness) for r in rows]
+
+
+def _holds(net: Network) -> list[tuple[int, str]]:
+    with net.rt.uow(read_only=True) as uow:
+        h = tc.held_adjustments.c
+        rows = uow.connection.execute(select(h.id, h.status).order_by(h.id)).all()
+    return [(r.id, r.status) for r in rows]
+
+
+def test_a_schedule_ii_variance_is_settled_only_with_a_witness(
+    pharmacists: tuple[Network, Actor, Actor],
+) -> None:
+    # given 100 oxycodone tablets in the ledger, 98 in the export
+    net, phil, _ = pharmacists
+    oxy = net.controlled()
+    net.receive(oxy, 100, "OX1")
+    snapshot = _csv_snapshot(net, oxy, 98)
+
+    def on_hand() -> int:
+        return queries.balance(net.rt, net.actor, item_id=oxy.id, site_id=net.central.id)
+
+    # when settled without a witness, with a wrong password, or witnessed by the poster
+    with pytest.raises(errors.WitnessRequired):
+        reconciliation.propose(net.rt, phil, snapshot, "COUNT")
+    with pytest.raises(errors.WitnessCredentialsInvalid) as wrong:
+        reconciliation.propose(
+            net.rt, phil, snapshot, "COUNT", witness=Witness("carol", "not her password")
+        )
+    with pytest.raises(errors.WitnessNotAllowed):
+        reconciliation.propose(net.rt, phil, snapshot, "COUNT", witness=Witness("phil", PASSWORD))
+    # then nothing changed, and the wrong password is its own code, not a failed sign-in
+    assert wrong.value.code == "WITNESS_CREDENTIALS_INVALID"
+    assert not isinstance(wrong.value, errors.Unauthenticated)
+    assert (on_hand(), _witnesses(net), _holds(net)) == (100, [], [])
+    # when carol witnesses it
+    proposal = reconciliation.propose(
+        net.rt, phil, snapshot, "COUNT", witness=Witness("carol", PASSWORD)
+    )
+    # then it posts (worth 0.25, below the policy) and the witness is recorded with it
+    assert proposal.document is not None
+    assert not proposal.held
+    assert proposal.document.posted_by == "phil"
+    assert _witnesses(net) == [(proposal.document.id, "carol")]
+    assert on_hand() == 98
+    assert reconciliation.compare(net.rt, phil, snapshot).rows[0].status == "match"
+
+
+def test_a_settlement_above_the_policy_is_held_and_settled_once(
+    pharmacists: tuple[Network, Actor, Actor],
+) -> None:
+    # given 4,000 capsules in the ledger and 1,000 in the export: 3,000 at 0.125 is 375.00
+    net, phil, carol = pharmacists
+    amoxicillin = net.item()
+    net.receive(amoxicillin, 4000, "L1")
+    snapshot = _csv_snapshot(net, amoxicillin, 1000)
+
+    def on_hand() -> int:
+        return queries.balance(net.rt, net.actor, item_id=amoxicillin.id, site_id=net.central.id)
+
+    # when phil settles it
+    proposal = reconciliation.propose(net.rt, phil, snapshot, "COUNT")
+    # then nothing posts: it waits for a pharmacist's approval, in carol's inbox
+    assert proposal.held
+    assert proposal.document is None
+    assert proposal.value == Decimal("375.0000")
+    assert proposal.as_dict()["held"] is True
+    assert proposal.as_dict()["approval_id"] == proposal.approval_id
+    assert on_hand() == 4000
+    inbox = approvals.inbox(net.rt, carol)
+    assert [(e.id, e.subject_type) for e in inbox] == [(proposal.approval_id, "adjustment")]
+    # and the comparison shows the row awaiting that approval
+    (row,) = reconciliation.compare(net.rt, phil, snapshot).rows
+    assert (row.status, row.approval_id) == ("mismatch", proposal.approval_id)
+    # when settled again (a retry, every differing row, the row by key, a later export)
+    again = reconciliation.propose(net.rt, phil, snapshot, "COUNT")
+    by_key = reconciliation.propose(net.rt, carol, snapshot, "COUNT", keys=[amoxicillin.sku])
+    newer = reconciliation.import_snapshot(
+        net.rt,
+        phil,
+        net.central.id,
+        "csv",
+        "b.csv",
+        f"sku,quantity\n{amoxicillin.sku},1000\n".encode(),
+    ).snapshot_id
+    assert newer != snapshot
+    later = reconciliation.propose(net.rt, phil, newer, "COUNT")
+    # then nothing more is held or posted: the row is left alone, awaiting the approval
+    awaiting = ((amoxicillin.sku, f"awaiting approval {proposal.approval_id}"),)
+    for settled in (again, by_key, later):
+        assert (settled.document, settled.held, settled.skipped) == (None, False, awaiting)
+    assert len(_holds(net)) == 1
+    # when carol approves it
+    decision = approvals.decide(net.rt, carol, proposal.approval_id or 0, True)
+    # then it posts once, and the row matches
+    assert decision.document_id is not None
+    assert on_hand() == 1000
+    (row,) = reconciliation.compare(net.rt, phil, snapshot).rows
+    assert (row.status, row.approval_id) == ("match", None)
+    assert reconciliation.propose(net.rt, phil, snapshot, "COUNT").document is None
+
+
+def test_a_rejected_settlement_can_be_requested_again(
+    pharmacists: tuple[Network, Actor, Actor],
+) -> None:
+    # given a held settlement that carol rejects
+    net, phil, carol = pharmacists
+    amoxicillin = net.item()
+    net.receive(amoxicillin, 4000, "L1")
+    snapshot = _csv_snapshot(net, amoxicillin, 1000)
+    first = reconciliation.propose(net.rt, phil, snapshot, "COUNT")
+    approvals.decide(net.rt, carol, first.approval_id or 0, False, "count it again first")
+    (row,) = reconciliation.compare(net.rt, phil, snapshot).rows
+    assert row.approval_id is None
+    # when phil settles the same row again
+    second = reconciliation.propose(net.rt, phil, snapshot, "COUNT")
+    # then it is a new request, held for a new approval, not the rejected one
+    assert second.held
+    assert second.approval_id not in (None, first.approval_id)
+    assert [status for _, status in _holds(net)] == ["rejected", "pending"]

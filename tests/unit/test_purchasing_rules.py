@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from rxledger.domain import errors
+from rxledger.domain.approvals import NON_FORMULARY_ORDER, ORDER, ApprovalPolicy
 from rxledger.domain.model import FormularyStatus, Item
 from rxledger.domain.permissions import Actor, Grant, Role
 from rxledger.domain.purchasing import (
@@ -26,6 +27,7 @@ from rxledger.domain.purchasing import (
     check_receipt,
     check_substitute,
     check_supplier_terms,
+    deciding_policies,
     expected_on,
     is_equivalent,
     open_quantity,
@@ -63,47 +65,67 @@ def test_the_value_is_packs_times_pack_price() -> None:
 
 
 @pytest.mark.parametrize(
-    ("packs", "required"), [(1, False), (80, False), (81, True)], ids=["small", "at", "above"]
+    ("packs", "required"), [(1, False), (79, False), (80, True)], ids=["small", "below", "at"]
 )
-def test_approval_is_needed_above_the_threshold(packs: int, required: bool) -> None:
-    need = approval_need(lines((packs, "12.50")), POLICY)  # 80 x 12.50 = 1,000.00
+def test_approval_is_needed_from_the_order_policys_threshold(packs: int, required: bool) -> None:
+    need = approval_need(lines((packs, "12.50")), (), SITE)  # 80 x 12.50 = 1,000.00
     assert need.required is required
-    assert not need.pharmacist
+    assert not need.non_formulary
     assert need.action == APPROVE_ORDER
+    if required:
+        assert [p.action for p in need.policies] == [ORDER]
 
 
 def test_a_non_formulary_line_needs_a_pharmacist_whatever_the_value() -> None:
     special = replace(AMOX, id=2, name="Rare", formulary_status=FormularyStatus.NON_FORMULARY)
-    need = approval_need(lines((1, "1.00")) + lines((1, "1.00"), item=special), POLICY)
+    need = approval_need(lines((1, "1.00")) + lines((1, "1.00"), item=special), (), SITE)
     assert need.required
-    assert need.pharmacist
+    assert need.non_formulary
     assert need.action == APPROVE_NON_FORMULARY_ORDER
     assert need.reasons == ("non-formulary: Rare",)
+    assert [p.approver_roles for p in need.policies] == [(Role.PHARMACIST,)]
     restricted = replace(AMOX, formulary_status=FormularyStatus.RESTRICTED)
-    assert not approval_need(lines((1, "1.00"), item=restricted), POLICY).required
+    assert not approval_need(lines((1, "1.00"), item=restricted), (), SITE).required
 
 
-def test_the_threshold_is_a_policy() -> None:
-    cheap = PurchasingPolicy(approval_threshold=Decimal("10.00"))
-    assert approval_need(lines((1, "10.01")), cheap).reasons == ("worth 10.01, above 10.00",)
+def test_the_threshold_is_an_organizations_policy() -> None:
+    cheap = ApprovalPolicy(ORDER, (Role.MANAGER,), min_value=Decimal("10.00"), id=1)
+    need = approval_need(lines((1, "10.01")), [cheap], SITE)
+    assert need.reasons == ("worth 10.01; order worth 10.00 or more: approved by manager",)
+    assert need.policies == (cheap,)
+    # a site's policy replaces the organization's there
+    lenient = ApprovalPolicy(ORDER, (Role.MANAGER,), min_value=Decimal("50.00"), site_id=SITE)
+    assert not approval_need(lines((1, "10.01")), [cheap, lenient], SITE).required
+    # a retired policy of the action leaves none in force (not the default)
+    retired = replace(cheap, active=False)
+    assert not approval_need(lines((90, "12.50")), [retired], SITE).required
 
 
-def test_the_approver_is_another_user_and_a_pharmacist_when_needed() -> None:
+def test_the_approver_is_another_user_with_a_role_each_policy_names() -> None:
     requested_by = {"buyer1", "submitter"}
+    order = deciding_policies(APPROVE_ORDER, Decimal("2000"), 10, (), SITE)
+    off = deciding_policies(APPROVE_NON_FORMULARY_ORDER, Decimal("5"), 10, (), SITE)
+    assert [p.action for p in off] == [NON_FORMULARY_ORDER]
     with pytest.raises(errors.SelfApproval) as refused:
-        check_approver(actor("Buyer1", Role.MANAGER), SITE, requested_by, pharmacist=False)
+        check_approver(actor("Buyer1", Role.MANAGER), SITE, requested_by, order)
     assert refused.value.code == "SELF_APPROVAL_FORBIDDEN"
     assert refused.value.kind == "forbidden"
     with pytest.raises(errors.SelfApproval):
-        check_approver(actor("submitter", Role.PHARMACIST), SITE, requested_by, pharmacist=True)
-    check_approver(actor("mgr", Role.MANAGER), SITE, requested_by, pharmacist=False)
+        check_approver(actor("submitter", Role.PHARMACIST), SITE, requested_by, off)
+    check_approver(actor("mgr", Role.MANAGER), SITE, requested_by, order)
     for role in (Role.MANAGER, Role.ADMIN):
         with pytest.raises(errors.PharmacistApprovalRequired):
-            check_approver(actor("boss", role), SITE, requested_by, pharmacist=True)
-    check_approver(actor("pharm", Role.PHARMACIST), SITE, requested_by, pharmacist=True)
+            check_approver(actor("boss", role), SITE, requested_by, off)
+    check_approver(actor("pharm", Role.PHARMACIST), SITE, requested_by, off)
     elsewhere = Actor(1, "pharm", None, (Grant(Role.PHARMACIST, SITE + 1),))
     with pytest.raises(errors.PharmacistApprovalRequired):
-        check_approver(elsewhere, SITE, requested_by, pharmacist=True)
+        check_approver(elsewhere, SITE, requested_by, off)
+    with pytest.raises(errors.Forbidden):
+        check_approver(actor("tech", Role.TECHNICIAN), SITE, requested_by, order)
+    # a large non-formulary order needs someone both policies name
+    both = deciding_policies(APPROVE_NON_FORMULARY_ORDER, Decimal("2000"), 10, (), SITE)
+    assert [p.action for p in both] == [ORDER, NON_FORMULARY_ORDER]
+    check_approver(actor("pharm", Role.PHARMACIST), SITE, requested_by, both)
 
 
 def test_packs_come_in_the_suppliers_multiples() -> None:

@@ -7,10 +7,11 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, case, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, case, delete, func, insert, or_, select, update
 
 from rxledger.adapters import tables as t
 from rxledger.adapters import tables_control as c
+from rxledger.adapters import tables_receiving as r
 
 
 def insert_session(conn: Connection, values: Mapping[str, Any]) -> int:
@@ -391,3 +392,102 @@ def frozen_locations(
         .distinct()
     )
     return {int(r[0]): int(r[1]) for r in rows}
+
+
+# --- tolerances ---------------------------------------------------------------------------------
+
+
+def tolerances(conn: Connection, org_id: int) -> list[Row[Any]]:
+    """The organization's count tolerances, by program and class."""
+    t_ = c.count_tolerances.c
+    return list(
+        conn.execute(
+            select(c.count_tolerances)
+            .where(t_.organization_id == org_id)
+            .order_by(t_.program, t_.item_class)
+        )
+    )
+
+
+def tolerance(conn: Connection, org_id: int, program: str, item_class: str) -> Row[Any] | None:
+    t_ = c.count_tolerances.c
+    statement = select(c.count_tolerances).where(
+        t_.organization_id == org_id, t_.program == program, t_.item_class == item_class
+    )
+    if conn.dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    return conn.execute(statement).first()
+
+
+def save_tolerance(conn: Connection, existing: Row[Any] | None, values: Mapping[str, Any]) -> None:
+    """Insert the tolerance, or update the row kept for its (organization, program, class)."""
+    if existing is None:
+        conn.execute(insert(c.count_tolerances).values(**values))
+    else:
+        conn.execute(
+            update(c.count_tolerances)
+            .where(c.count_tolerances.c.id == existing.id)
+            .values(**{k: values[k] for k in ("units", "value", "set_by", "set_at")})
+        )
+
+
+def delete_tolerance(conn: Connection, tolerance_id: int) -> None:
+    conn.execute(delete(c.count_tolerances).where(c.count_tolerances.c.id == tolerance_id))
+
+
+# --- the approvals row of a line awaiting approval ------------------------------------------------
+
+COUNT_LINE_SUBJECT = "count_line"
+
+
+def pending_line_approval(conn: Connection, org_id: int, line_id: int) -> Row[Any] | None:
+    a = r.approvals.c
+    return conn.execute(
+        select(r.approvals)
+        .where(
+            a.organization_id == org_id,
+            a.subject_type == COUNT_LINE_SUBJECT,
+            a.subject_id == line_id,
+            a.status == "pending",
+        )
+        .order_by(a.id.desc())
+    ).first()
+
+
+def decide_line_approval(conn: Connection, approval_id: int, values: Mapping[str, Any]) -> bool:
+    """Decide a pending approvals row; False when it was decided meanwhile (the conditional
+    update lets only one decider win)."""
+    a = r.approvals.c
+    result = conn.execute(
+        update(r.approvals).where(a.id == approval_id, a.status == "pending").values(**values)
+    )
+    return result.rowcount == 1
+
+
+def move_line(conn: Connection, line_id: int, status: str, values: Mapping[str, Any]) -> bool:
+    """Move a line on from ``status``; False when it is no longer in it."""
+    cl = c.count_lines.c
+    result = conn.execute(
+        update(c.count_lines).where(cl.id == line_id, cl.status == status).values(**values)
+    )
+    return result.rowcount == 1
+
+
+def insert_line_approval(conn: Connection, values: Mapping[str, Any]) -> int:
+    key = conn.execute(insert(r.approvals).values(**values)).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def approval_subjects(conn: Connection, org_id: int, line_ids: Collection[int]) -> list[Row[Any]]:
+    """Lines (with their counters, one row per entry) for the approvals inbox."""
+    if not line_ids:
+        return []
+    cl, e = c.count_lines.c, c.count_entries.c
+    return list(
+        conn.execute(
+            select(cl.id, cl.investigated_by, cl.status, e.counted_by)
+            .outerjoin(c.count_entries, e.line_id == cl.id)
+            .where(cl.organization_id == org_id, cl.id.in_(sorted(line_ids)))
+        )
+    )

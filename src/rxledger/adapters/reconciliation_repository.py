@@ -205,3 +205,28 @@ def snapshots_of(conn: Connection, org_id: int, site_id: int, limit: int) -> lis
             .limit(limit)
         )
     )
+
+
+def pending_holds(conn: Connection, org_id: int, site_id: int) -> list[Any]:
+    """The site's adjustments held for approval and not decided yet (``id, approval_id,
+    payload``): few at a time, read through the (site, status) index."""
+    h = tc.held_adjustments
+    return list(
+        conn.execute(
+            select(h.c.id, h.c.approval_id, h.c.payload)
+            .where(
+                h.c.organization_id == org_id,
+                h.c.site_id == site_id,
+                h.c.status == "pending",
+            )
+            .order_by(h.c.id)
+        ).all()
+    )
+
+
+def hold_by_key(conn: Connection, org_id: int, key: str) -> Any:
+    """The held adjustment a request with this idempotency key made, if any (``id, status``)."""
+    h = tc.held_adjustments
+    return conn.execute(
+        select(h.c.id, h.c.status).where(h.c.organization_id == org_id, h.c.idempotency_key == key)
+    ).first()

@@ -126,6 +126,8 @@ count_lines = Table(
     Column("tally_by", String(120)),
     Column("tally_at", UtcDateTime()),
     Column("tally_serials", Text),  # serial numbers scanned into the working count, one per line
+    # the item's ABC class at the site when planned (None: no consumption history, judged as C)
+    Column("item_class", String(12)),
     Column("reason_code", String(40)),
     Column("findings", Text),
     Column("investigated_by", String(120)),

@@ -19,9 +19,10 @@ from rxledger.domain import errors
 from rxledger.domain.permissions import Role
 
 ADJUSTMENT = "adjustment"  # a stock adjustment, valued at standard cost of its absolute deltas
-# The actions policies may be kept for. Requisitions keep the purchasing rules
-# (``domain.purchasing.approval_need``) until they are moved onto these policies.
-KNOWN_ACTIONS = frozenset({ADJUSTMENT})
+ORDER = "order"  # a requisition, valued at its pack prices, its quantity in base units
+NON_FORMULARY_ORDER = "non_formulary_order"  # a requisition with a non-formulary line
+# The actions policies may be kept for.
+KNOWN_ACTIONS = frozenset({ADJUSTMENT, ORDER, NON_FORMULARY_ORDER})
 MAX_VALUE = Decimal("9999999999.9999")
 
 
@@ -55,6 +56,10 @@ class ApprovalPolicy:
 
 DEFAULT_POLICIES: tuple[ApprovalPolicy, ...] = (
     ApprovalPolicy(ADJUSTMENT, (Role.PHARMACIST,), min_value=Decimal("250.00")),
+    ApprovalPolicy(
+        ORDER, (Role.PHARMACIST, Role.MANAGER, Role.ADMIN), min_value=Decimal("1000.00")
+    ),
+    ApprovalPolicy(NON_FORMULARY_ORDER, (Role.PHARMACIST,)),
 )
 
 
@@ -116,6 +121,11 @@ def required(
     if not reached:
         return None
     return min(reached, key=_strictness)
+
+
+def default_policy(action: str) -> ApprovalPolicy:
+    """The built-in policy of an action, used when a held request reaches no policy any more."""
+    return next(p for p in DEFAULT_POLICIES if p.action == action)
 
 
 def _strictness(policy: ApprovalPolicy) -> tuple[int, Decimal, int]:

@@ -377,9 +377,14 @@ class WitnessNotAllowed(Forbidden):
     code = "WITNESS_NOT_ALLOWED"
 
 
-class WitnessCredentialsInvalid(Unauthenticated):
-    """The witness's user name or re-entered password is wrong, or the user is inactive; the same
-    stable code as a failed sign-in, with the witness named in the details."""
+class WitnessCredentialsInvalid(RxLedgerError):
+    """The witness's user name or re-entered password is wrong, or the user is inactive (the
+    witness named in the details). Not an ``Unauthenticated``: the poster's own session or token
+    is fine, so clients must not read it as "sign in again"; the attempt is recorded like a
+    failed sign-in all the same."""
+
+    code = "WITNESS_CREDENTIALS_INVALID"
+    kind = "forbidden"
 
 
 class LocationFrozen(RxLedgerError):

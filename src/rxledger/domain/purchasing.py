@@ -23,8 +23,16 @@ from biip import ParseError
 from biip.gln import Gln
 
 from rxledger.domain import errors
+from rxledger.domain.approvals import (
+    NON_FORMULARY_ORDER,
+    ORDER,
+    ApprovalPolicy,
+    check_decider,
+    default_policy,
+    required,
+)
 from rxledger.domain.model import FormularyStatus, Item
-from rxledger.domain.permissions import Actor, Role
+from rxledger.domain.permissions import Actor
 
 CENTS = Decimal("0.01")
 MAX_UNITS = 10**12  # base units of one line, as everywhere in the ledger
@@ -33,10 +41,9 @@ MAX_VALUE = Decimal("9999999999.9999")  # what the schema's money columns hold
 
 @dataclass(frozen=True, slots=True)
 class PurchasingPolicy:
-    """Orders worth more than ``approval_threshold`` need approval; a PO line may be received up
-    to ``max_over_receipt_percent`` above what was ordered."""
+    """A PO line may be received up to ``max_over_receipt_percent`` above what was ordered.
+    Which orders need approval is an approval policy (``domain.approvals``)."""
 
-    approval_threshold: Decimal = Decimal("1000.00")
     max_over_receipt_percent: Decimal = Decimal(10)
 
 
@@ -123,15 +130,17 @@ class OrderLine:
 
 @dataclass(frozen=True, slots=True)
 class ApprovalNeed:
-    """Whether an order needs approval, and whether only a pharmacist may give it."""
+    """Whether an order needs approval, under which policies, and whether one of them is the
+    non-formulary policy."""
 
     required: bool
-    pharmacist: bool = False
+    non_formulary: bool = False
     reasons: tuple[str, ...] = ()
+    policies: tuple[ApprovalPolicy, ...] = ()
 
     @property
     def action(self) -> str:
-        return APPROVE_NON_FORMULARY_ORDER if self.pharmacist else APPROVE_ORDER
+        return APPROVE_NON_FORMULARY_ORDER if self.non_formulary else APPROVE_ORDER
 
 
 # --- suppliers ----------------------------------------------------------------------------------
@@ -214,17 +223,58 @@ def check_minimum_order(value: Decimal, supplier: Supplier) -> None:
         )
 
 
-def approval_need(lines: Sequence[OrderLine], policy: PurchasingPolicy) -> ApprovalNeed:
-    """Approval is needed above the value threshold, and from a pharmacist (whatever the value)
-    when any line is a non-formulary item."""
-    reasons: list[str] = []
+def approval_need(
+    lines: Sequence[OrderLine], policies: Iterable[ApprovalPolicy], site_id: int | None
+) -> ApprovalNeed:
+    """Which approval policies an order reaches: the order policy by its value and units, and
+    the non-formulary one (by default a pharmacist's, whatever the value) when any line is a
+    non-formulary item (``domain.approvals``)."""
+    kept = list(policies)
     value = requisition_value(lines)
-    if value > policy.approval_threshold:
-        reasons.append(f"worth {value.quantize(CENTS)}, above {policy.approval_threshold}")
+    units = sum(line.units for line in lines)
+    reasons: list[str] = []
+    reached: list[ApprovalPolicy] = []
+    by_order = required(ORDER, value, units, kept, site_id=site_id)
+    if by_order is not None:
+        reasons.append(f"worth {value.quantize(CENTS)}; {by_order.describe()}")
+        reached.append(by_order)
     off = sorted({line.item.name for line in lines if is_non_formulary(line.item)})
-    if off:
+    by_formulary = (
+        required(NON_FORMULARY_ORDER, value, units, kept, site_id=site_id) if off else None
+    )
+    if by_formulary is not None:
         reasons.append("non-formulary: " + ", ".join(off))
-    return ApprovalNeed(bool(reasons), pharmacist=bool(off), reasons=tuple(reasons))
+        reached.append(by_formulary)
+    return ApprovalNeed(
+        bool(reached),
+        non_formulary=by_formulary is not None,
+        reasons=tuple(reasons),
+        policies=tuple(reached),
+    )
+
+
+def deciding_policies(
+    action: str,
+    value: Decimal,
+    units: int,
+    policies: Iterable[ApprovalPolicy],
+    site_id: int | None,
+) -> tuple[ApprovalPolicy, ...]:
+    """The policies in force now for a waiting order (its approvals row's action, value and
+    units), each of which its decider satisfies; the built-in order policy when none is
+    reached any more."""
+    kept = list(policies)
+    reached = [
+        p
+        for p in (
+            required(ORDER, value, units, kept, site_id=site_id),
+            required(NON_FORMULARY_ORDER, value, units, kept, site_id=site_id)
+            if action == APPROVE_NON_FORMULARY_ORDER
+            else None,
+        )
+        if p is not None
+    ]
+    return tuple(reached) or (default_policy(ORDER),)
 
 
 def is_non_formulary(item: Item) -> bool:
@@ -232,23 +282,17 @@ def is_non_formulary(item: Item) -> bool:
 
 
 def check_approver(
-    approver: Actor, site_id: int, requested_by: Iterable[str], *, pharmacist: bool
+    approver: Actor,
+    site_id: int,
+    requested_by: Iterable[str],
+    policies: Sequence[ApprovalPolicy],
 ) -> None:
-    """Maker-checker: the approver is another user than whoever requested or submitted the order;
-    a non-formulary order needs a pharmacist at the site (an administrator is not one)."""
-    makers = {name.casefold() for name in requested_by}
-    if approver.username.casefold() in makers:
-        raise errors.SelfApproval(
-            f"{approver.username} requested this order and may not decide on it; "
-            "another user must approve or reject it",
-            username=approver.username,
-        )
-    if pharmacist and Role.PHARMACIST not in approver.roles_at(site_id):
-        raise errors.PharmacistApprovalRequired(
-            "a non-formulary order needs the approval of a pharmacist at this site",
-            username=approver.username,
-            site_id=site_id,
-        )
+    """Maker-checker: the approver (or rejecter) is another user than whoever requested or
+    submitted the order, and holds at the site a role each policy it reached names (a
+    pharmacist for a non-formulary order by default; an administrator is not one)."""
+    makers = list(requested_by)
+    for policy in policies:
+        check_decider(makers, approver.username, approver.roles_at(site_id), policy)
 
 
 def require_status(what: str, status: str, *allowed: str) -> None:

@@ -13,13 +13,15 @@ row and in the audit log.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
+from rxledger.adapters import approvals_repository as ar
 from rxledger.adapters import purchasing_repository as pr
 from rxledger.adapters import repository as repo
 from rxledger.adapters import tables_control as tc
@@ -32,20 +34,20 @@ from rxledger.domain.approvals import (
     ApprovalPolicy,
     check_decider,
     check_policy,
+    default_policy,
     parse_roles,
     required,
 )
+from rxledger.domain.ledger import fingerprint
 from rxledger.domain.permissions import ALL_SITES, ROLE_PERMISSIONS, Permission, Role
 from rxledger.domain.purchasing import (
-    APPROVE_NON_FORMULARY_ORDER,
     ApprovalStatus,
-    check_approver,
     require_status,
 )
 from rxledger.domain.stewardship import PROPOSAL_SUBJECT
 from rxledger.services import audit, requisitions, stewardship, stock
 from rxledger.services.controlled import Witness
-from rxledger.services.posting import Header, PostedDocument
+from rxledger.services.posting import Header, PostedDocument, load_document
 from rxledger.services.queries import visible_site_ids
 from rxledger.services.requisition_views import SUBJECT as REQUISITION
 from rxledger.services.requisition_views import ApprovalView, approval_view
@@ -114,18 +116,8 @@ def create_policy(
     active: bool = True,
 ) -> ApprovalPolicy:
     """Keep a policy (``manage_sites``: at the site, or at every site for an organization-wide
-    one). Policies are added, and replaced by adding a stricter or a site-specific one."""
-    if site_id is None:
-        if not any(
-            g.site_id is ALL_SITES and Permission.MANAGE_SITES in ROLE_PERMISSIONS[g.role]
-            for g in actor.grants
-        ):
-            raise errors.Forbidden(
-                f"{actor.username} may not manage organization-wide approval policies",
-                permission=Permission.MANAGE_SITES.value,
-            )
-    else:
-        actor.require(Permission.MANAGE_SITES, site_id)
+    one). Site policies of an action replace the organization-wide ones at that site."""
+    _require_policy_rights(actor, site_id)
     policy = ApprovalPolicy(
         action, parse_roles(approver_roles), min_value, min_quantity, site_id, active
     )
@@ -147,7 +139,7 @@ def create_policy(
             "created_by": actor.username,
             "created_at": rt.clock.now(),
         }
-        policy_id = _insert(conn, tc.approval_policies, values)
+        policy_id = ar.insert_policy(conn, values)
         audit.record(
             conn,
             actor,
@@ -156,11 +148,98 @@ def create_policy(
             subject_id=policy_id,
             site_id=site_id,
             before=None,
-            after={k: v for k, v in values.items() if k not in ("created_by", "created_at")},
+            after=_policy_record(replace(policy, id=policy_id)),
             at=rt.clock.now(),
         )
         uow.commit()
     return replace(policy, id=policy_id)
+
+
+class _Unchanged:
+    """A keyword left out of ``update_policy``: the policy keeps what it had."""
+
+
+UNCHANGED: Any = _Unchanged()
+
+
+def update_policy(
+    rt: Runtime,
+    actor: Actor,
+    policy_id: int,
+    *,
+    approver_roles: str | None = None,
+    min_value: Decimal | None = UNCHANGED,
+    min_quantity: int | None = UNCHANGED,
+    active: bool | None = None,
+) -> ApprovalPolicy:
+    """Change a kept policy's approvers or thresholds (``None`` removes a threshold), or retire
+    it (``active=False``) and bring it back. Its action and site stay; each change is audited
+    with the policy before and after. Requests already waiting are judged by the policies in
+    force when they are decided."""
+    with rt.uow() as uow:
+        conn = uow.connection
+        row = ar.policy_row(conn, actor.organization_id, policy_id, lock=True)
+        _require_policy_rights(actor, row.site_id)
+        before = ar.as_policy(row)
+        after = replace(
+            before,
+            approver_roles=before.approver_roles
+            if approver_roles is None
+            else parse_roles(approver_roles),
+            min_value=before.min_value if min_value is UNCHANGED else min_value,
+            min_quantity=before.min_quantity if min_quantity is UNCHANGED else min_quantity,
+            active=before.active if active is None else active,
+        )
+        check_policy(after)
+        if after != before:
+            ar.update_policy(
+                conn,
+                policy_id,
+                {
+                    "approver_roles": ",".join(r.value for r in after.approver_roles),
+                    "min_value": after.min_value,
+                    "min_quantity": after.min_quantity,
+                    "active": after.active,
+                },
+            )
+            audit.record(
+                conn,
+                actor,
+                action="change approval policy",
+                subject_type="approval_policy",
+                subject_id=policy_id,
+                site_id=row.site_id,
+                before=_policy_record(before),
+                after=_policy_record(after),
+                at=rt.clock.now(),
+            )
+        uow.commit()
+    return after
+
+
+def _require_policy_rights(actor: Actor, site_id: int | None) -> None:
+    if site_id is not None:
+        actor.require(Permission.MANAGE_SITES, site_id)
+        return
+    if not any(
+        g.site_id is ALL_SITES and Permission.MANAGE_SITES in ROLE_PERMISSIONS[g.role]
+        for g in actor.grants
+    ):
+        raise errors.Forbidden(
+            f"{actor.username} may not manage organization-wide approval policies",
+            permission=Permission.MANAGE_SITES.value,
+        )
+
+
+def _policy_record(policy: ApprovalPolicy) -> dict[str, Any]:
+    return {
+        "action": policy.action,
+        "site_id": policy.site_id,
+        "approver_roles": ",".join(r.value for r in policy.approver_roles),
+        "min_value": policy.min_value,
+        "min_quantity": policy.min_quantity,
+        "active": policy.active,
+    }
 
 
 # --- adjustments ----------------------------------------------------------------------------------
@@ -171,6 +250,9 @@ def request_adjustment(rt: Runtime, actor: Actor, cmd: stock.Adjust) -> Adjustme
     actor.require(Permission.ADJUST, cmd.site_id)
     if cmd.header.dry_run or _already_posted(rt, actor, cmd.header.idempotency_key):
         return AdjustmentOutcome(Decimal(0), stock.adjust(rt, actor, cmd))
+    replayed = _replay_hold(rt, actor, cmd)
+    if replayed is not None:
+        return replayed
     planned = stock.adjust(
         rt, actor, replace(cmd, header=replace(cmd.header, dry_run=True, idempotency_key=None))
     )
@@ -189,22 +271,35 @@ def request_adjustment(rt: Runtime, actor: Actor, cmd: stock.Adjust) -> Adjustme
     if policy is None:
         return AdjustmentOutcome(value, stock.adjust(rt, actor, cmd))
     payload = _held_payload(cmd, planned)
+    payload["request"] = _request_hash(cmd)
     now = rt.clock.now()
+    key = cmd.header.idempotency_key
     with rt.uow() as uow:
         conn = uow.connection
-        held_id = _insert(
-            conn,
-            tc.held_adjustments,
-            {
-                "organization_id": actor.organization_id,
-                "site_id": cmd.site_id,
-                "payload": audit.canonical_json(payload),
-                "value": value,
-                "requested_by": actor.username,
-                "requested_at": now,
-                "status": "pending",
-            },
-        )
+        try:
+            held_id = _insert(
+                conn,
+                tc.held_adjustments,
+                {
+                    "organization_id": actor.organization_id,
+                    "site_id": cmd.site_id,
+                    "payload": audit.canonical_json(payload),
+                    "value": value,
+                    "requested_by": actor.username,
+                    "requested_at": now,
+                    "status": "pending",
+                    "idempotency_key": key,
+                },
+            )
+        except IntegrityError:
+            # The same request, retried while the first was being held: its hold is the answer.
+            conn.rollback()
+            if key is None:
+                raise
+            replayed = _replay_hold(rt, actor, cmd)
+            if replayed is None:
+                raise
+            return replayed
         approval_id = pr.insert_approval(
             conn,
             {
@@ -256,7 +351,8 @@ def inbox(rt: Runtime, actor: Actor, site_id: int | None = None) -> list[InboxEn
         rows = pr.pending_approvals(conn, actor.organization_id, sites, limit=INBOX_LIMIT, offset=0)
         policies = _policies(conn, actor.organization_id)
         held = _held_rows(conn, [r.subject_id for r in rows if r.subject_type == ADJUSTMENT])
-        decidable = [r for r in rows if _may_decide(actor, r, held, policies)]
+        lines = _count_lines(conn, actor, rows)
+        decidable = [r for r in rows if _may_decide(actor, r, held, policies, lines)]
         names = _item_names(conn, actor, held.values())
     return [_entry(r, held, names) for r in decidable]
 
@@ -273,7 +369,9 @@ def decide(
     """Approve or reject a pending approval of any kind; a rejection needs a reason.
 
     A held adjustment is posted by the approver (``witness`` for schedule II stock); a
-    requisition or an item proposal is decided by its own service, under its own rules."""
+    requisition, an item proposal or a count line awaiting approval (``services.counts``: the
+    adjustment posts, or the line goes back to its investigation) is decided by its own service,
+    under its own rules."""
     row = _approval(rt, actor, approval_id)
     require_status(f"approval {approval_id}", row.status, ApprovalStatus.PENDING.value)
     text = (note or "").strip()
@@ -292,6 +390,8 @@ def decide(
             stewardship.reject_proposal(rt, actor, row.subject_id, text)
     elif row.subject_type == ADJUSTMENT:
         document_id = _decide_adjustment(rt, actor, row, approve, text, witness)
+    elif row.subject_type == COUNT_LINE:
+        document_id = _decide_count_line(rt, actor, row, approve, text, witness)
     else:
         raise errors.StatusConflict(
             f"approval {approval_id} is of a {row.subject_type}, decided elsewhere",
@@ -371,43 +471,27 @@ def _insert(conn: Connection, table: Any, values: dict[str, Any]) -> int:
 
 
 def _policies(conn: Connection, org_id: int) -> list[ApprovalPolicy]:
-    c = tc.approval_policies.c
-    rows = conn.execute(
-        select(tc.approval_policies).where(c.organization_id == org_id).order_by(c.id)
-    )
-    return [
-        ApprovalPolicy(
-            r.action,
-            parse_roles(r.approver_roles),
-            None if r.min_value is None else Decimal(r.min_value),
-            r.min_quantity,
-            r.site_id,
-            bool(r.active),
-            r.id,
-        )
-        for r in rows
-    ]
+    return ar.policies(conn, org_id)
 
 
 def _held_policy(row: Row[Any], policies: list[ApprovalPolicy]) -> ApprovalPolicy:
     """The policy in force now for the held request; the default if none is reached any more."""
     value = Decimal(row.value or 0)
     found = required(ADJUSTMENT, value, row.quantity or 0, policies, site_id=row.site_id)
-    return found or next(p for p in DEFAULT_POLICIES if p.action == ADJUSTMENT)
+    return found or default_policy(ADJUSTMENT)
 
 
 def _may_decide(
-    actor: Actor, row: Row[Any], held: dict[int, Row[Any]], policies: list[ApprovalPolicy]
+    actor: Actor,
+    row: Row[Any],
+    held: dict[int, Row[Any]],
+    policies: list[ApprovalPolicy],
+    lines: dict[int, Any] | None = None,
 ) -> bool:
     try:
         if row.subject_type == REQUISITION:
             actor.require(Permission.APPROVE_ORDERS, row.site_id)
-            check_approver(
-                actor,
-                row.site_id,
-                [row.requested_by],
-                pharmacist=row.action == APPROVE_NON_FORMULARY_ORDER,
-            )
+            requisitions.check_decider(policies, actor, row)
         elif row.subject_type == PROPOSAL_SUBJECT:
             actor.require(Permission.APPROVE_ITEMS, row.site_id)
             check_decider(
@@ -424,6 +508,10 @@ def _may_decide(
                 actor.roles_at(row.site_id),
                 _held_policy(row, policies),
             )
+        elif row.subject_type == COUNT_LINE and lines and row.subject_id in lines:
+            actor.require(Permission.ADJUST, row.site_id)
+            subject = lines[row.subject_id]
+            _check_count_approver(subject.counters, subject.investigator, actor.username)
         else:
             return False
     except errors.Forbidden:
@@ -458,6 +546,58 @@ def _already_posted(rt: Runtime, actor: Actor, key: str | None) -> bool:
         return False
     with rt.uow(read_only=True) as uow:
         return repo.document_by_key(uow.connection, actor.organization_id, key) is not None
+
+
+def _request_hash(cmd: stock.Adjust) -> str:
+    """What the requester asked for (not what it came to), to tell a retry from another write."""
+    return fingerprint(
+        {
+            "site_id": cmd.site_id,
+            "lines": [asdict(line) for line in cmd.lines],
+            "reference": cmd.header.reference,
+            "note": cmd.header.note,
+            "reason_code": cmd.header.reason_code,
+            "occurred_at": cmd.header.occurred_at,
+        }
+    )
+
+
+def _replay_hold(rt: Runtime, actor: Actor, cmd: stock.Adjust) -> AdjustmentOutcome | None:
+    """A retried request finds the hold its idempotency key made: still held, rejected, or the
+    document its approver posted; the key used for a different adjustment is a conflict."""
+    key = cmd.header.idempotency_key
+    if key is None:
+        return None
+    c = tc.held_adjustments.c
+    with rt.uow(read_only=True) as uow:
+        conn = uow.connection
+        held = conn.execute(
+            select(tc.held_adjustments).where(
+                c.organization_id == actor.organization_id, c.idempotency_key == key
+            )
+        ).first()
+        if held is None:
+            return None
+        actor.require(Permission.ADJUST, held.site_id)
+        if json.loads(held.payload).get("request") != _request_hash(cmd):
+            raise errors.IdempotencyConflict(
+                f"idempotency key {key!r} was already used for a different adjustment "
+                f"(held adjustment {held.id})",
+                key=key,
+                held_adjustment_id=held.id,
+            )
+        value = Decimal(held.value)
+        if held.document_id is not None:
+            row = repo.document_by_id(conn, actor.organization_id, held.document_id)
+            if row is not None:
+                return AdjustmentOutcome(value, load_document(conn, row, replayed=True))
+        approval = conn.execute(
+            select(tr.approvals).where(tr.approvals.c.id == held.approval_id)
+        ).first()
+        policy = None
+        if approval is not None:
+            policy = _held_policy(approval, _policies(conn, actor.organization_id))
+    return AdjustmentOutcome(value, None, held.approval_id, held.id, policy)
 
 
 def _held_payload(cmd: stock.Adjust, planned: PostedDocument) -> dict[str, Any]:
@@ -534,6 +674,8 @@ def _entry(row: Row[Any], held: dict[int, Row[Any]], names: dict[int, str]) -> I
         lines = json.loads(held[row.subject_id].payload)["lines"]
         parts = [f"{names.get(x['item_id'], x['item_id'])} {x['delta']:+d}" for x in lines]
         summary = f"adjustment: {', '.join(parts)}"
+    elif row.subject_type == COUNT_LINE:
+        summary = f"count adjustment, {row.note or f'count line {row.subject_id}'}"
     else:
         label = "requisition" if row.subject_type == REQUISITION else row.subject_type
         summary = f"{label} {row.subject_id}" + (f": {row.note}" if row.note else "")
@@ -555,6 +697,40 @@ def _with_note(existing: str | None, addition: str) -> str:
     return (f"{existing}\n{addition}" if existing else addition)[:2000]
 
 
+# --- count lines awaiting approval (services/counts.py settles them) ----------------------------
+
+COUNT_LINE = "count_line"
+
+
+def _count_lines(conn: Connection, actor: Actor, rows: list[Row[Any]]) -> dict[int, Any]:
+    """The counters and investigator of the count lines among ``rows``, by line id."""
+    from rxledger.services import counts
+
+    ids = [r.subject_id for r in rows if r.subject_type == COUNT_LINE]
+    return dict(counts.approval_subjects(conn, actor.organization_id, ids)) if ids else {}
+
+
+def _check_count_approver(counters: Any, investigator: str | None, username: str) -> None:
+    from rxledger.domain.counts import check_approver as check_count_approver
+
+    check_count_approver(counters, investigator, username)
+
+
+def _decide_count_line(
+    rt: Runtime, actor: Actor, row: Row[Any], approve: bool, text: str, witness: Witness | None
+) -> int | None:
+    """Approve (the count adjustment posts, ``witness`` for schedule II) or reject (the line goes
+    back to its investigation) through the counts service, which decides this approvals row in
+    the same transaction."""
+    from rxledger.services import counts
+
+    if approve:
+        view = counts.approve(rt, actor, row.subject_id, witness=witness, note=text or None)
+        return next((x.document_id for x in view.lines if x.id == row.subject_id), None)
+    counts.reject_adjustment(rt, actor, row.subject_id, text)
+    return None
+
+
 __all__ = [
     "KNOWN_ACTIONS",
     "AdjustmentOutcome",
@@ -565,4 +741,5 @@ __all__ = [
     "inbox",
     "list_policies",
     "request_adjustment",
+    "update_policy",
 ]

@@ -56,7 +56,9 @@ def verify_witness(rt: Runtime, actor: Actor, witness: Witness | None) -> Verifi
     balances are locked and a failure is recorded even though the posting rolls back.
 
     The poster cannot witness their own posting (``WITNESS_NOT_ALLOWED``, judged first, without
-    hashing); a wrong password or an unknown or inactive user is ``UNAUTHENTICATED``.
+    hashing); a wrong password or an unknown or inactive user is ``WITNESS_CREDENTIALS_INVALID``
+    (403: the poster's own session is fine, so it is no ``UNAUTHENTICATED``), the attempt recorded
+    by ``identity.authenticate`` as a failed sign-in of the witness.
     """
     if witness is None:
         return None

@@ -20,7 +20,7 @@ recount is pending.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -33,26 +33,32 @@ from rxledger.adapters import repository as repo
 from rxledger.domain import errors
 from rxledger.domain import scanning as scanning_rules
 from rxledger.domain.counts import (
+    ANY_PROGRAM,
+    PROGRAMS,
     CountPolicy,
     CountStatus,
     LineStatus,
+    Tolerance,
     after_count,
     check_approver,
     check_recounter,
+    check_tolerance,
     require_line_status,
     variance,
+    with_defaults,
 )
-from rxledger.domain.permissions import Actor, Permission
-from rxledger.services import replenishment, stock
+from rxledger.domain.permissions import ALL_SITES, ROLE_PERMISSIONS, Actor, Permission
+from rxledger.services import audit, replenishment, stock
 from rxledger.services.controlled import Witness
-from rxledger.services.posting import Header
+from rxledger.services.posting import AfterPosting, Header
 from rxledger.services.queries import HistoryRow, item_history, visible_site_ids
 from rxledger.services.runtime import Runtime
 from rxledger.services.scanning import match_scan, require_item
 
-PROGRAMS = ("manual", "category", "abc", "risk", "biennial")
 MAX_LINES = 2000
 COUNT_REASON = "COUNT"
+COUNT_LINE = cr.COUNT_LINE_SUBJECT  # the approvals row of a line awaiting approval
+APPROVE_COUNT_ADJUSTMENT = "approve_count_adjustment"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +156,11 @@ def create_count(rt: Runtime, actor: Actor, spec: NewCount) -> CountView:
     with rt.uow(read_only=True) as uow:
         if not rt.references.site_exists(uow.connection, actor.organization_id, spec.site_id):
             raise errors.SiteNotFound(f"no site {spec.site_id}", site_id=spec.site_id)
-    classes = _computed_classes(rt, actor, spec.site_id) if spec.program == "abc" else None
+    classes = _computed_classes(rt, actor, spec.site_id)
     with rt.uow(read_only=True) as uow:
-        rows = _chosen(uow.connection, actor, spec, rt.clock.now(), classes)
+        rows = _chosen(
+            uow.connection, actor, spec, rt.clock.now(), classes if spec.program == "abc" else None
+        )
         if spec.freeze and rows:
             frozen = cr.frozen_locations(
                 uow.connection,
@@ -179,6 +187,7 @@ def create_count(rt: Runtime, actor: Actor, spec: NewCount) -> CountView:
         spec.blind,
         program=spec.program,
         freeze=spec.freeze,
+        classes=classes,
     )
 
 
@@ -490,6 +499,8 @@ def _new_line(
                 "item_id": item_id,
                 "lot_id": lot_id,
                 "status": LineStatus.OPEN.value,
+                # another lot of a listed item keeps its class; an unlisted item has none (C)
+                "item_class": next((x.item_class for x in lines if x.item_id == item_id), None),
             }
         ],
     )
@@ -521,8 +532,8 @@ def submit(
     rt: Runtime, actor: Actor, count_id: int, policy: CountPolicy | None = None
 ) -> CountView:
     """Freeze round 1 of every line (each must have a count; 0 confirms an empty bin) and judge
-    each variance against the balance when it was counted."""
-    rules = policy or CountPolicy()
+    each variance against the balance when it was counted, under the organization's tolerances
+    (``policy`` replaces them)."""
     settle: list[tuple[Row[Any], int]] = []
     with rt.uow() as uow:
         conn = uow.connection
@@ -539,8 +550,9 @@ def submit(
                 lines=missing,
             )
         watermark = cr.last_movement_id(conn, actor.organization_id)
+        rules = policy or _policy(conn, actor.organization_id)
         for line in lines:
-            found = _judge(conn, actor, line, 1, watermark, rules)
+            found = _judge(conn, actor, line, 1, watermark, rules, session.program)
             if found is not None:
                 settle.append((line, found))
         cr.update_session(conn, count_id, {"status": CountStatus.SUBMITTED.value})
@@ -555,7 +567,6 @@ def submit_recount(
     rt: Runtime, actor: Actor, line_id: int, policy: CountPolicy | None = None
 ) -> CountView:
     """Freeze the recount (round 2) of a line; it is judged like the first."""
-    rules = policy or CountPolicy()
     with rt.uow() as uow:
         conn = uow.connection
         line = _line(conn, actor, line_id, lock=True)
@@ -567,7 +578,8 @@ def submit_recount(
         check_recounter({e.counted_by for e in cr.entries(conn, [line.id])}, line.tally_by)
         full = next(x for x in cr.lines(conn, session.id) if x.id == line_id)
         watermark = cr.last_movement_id(conn, actor.organization_id)
-        delta = _judge(conn, actor, full, 2, watermark, rules)
+        rules = policy or _policy(conn, actor.organization_id)
+        delta = _judge(conn, actor, full, 2, watermark, rules, session.program)
         uow.commit()
     if delta is not None:
         _post_accepted(rt, actor, session.id, full, delta)
@@ -582,6 +594,7 @@ def _judge(
     round_no: int,
     watermark: int,
     rules: CountPolicy,
+    program: str = ANY_PROGRAM,
 ) -> int | None:
     """Record the round's entry and move the line on; the delta to post when it is accepted with
     a difference, else None."""
@@ -604,7 +617,12 @@ def _judge(
         },
     )
     diff = variance(int(line.tally), system)
-    rule = rules.rule_for(controlled=bool(line.dea_schedule or line.cannabis_category), abc=None)
+    # the class kept when the count was planned; a line without one is judged as C
+    rule = rules.rule_for(
+        controlled=bool(line.dea_schedule or line.cannabis_category),
+        abc=line.item_class,
+        program=program,
+    )
     status = after_count(round_no, diff, Decimal(line.standard_cost), rule)
     cr.update_line(
         conn,
@@ -645,6 +663,7 @@ def _adjust(
     key: str,
     count_id: int,
     witness: Witness | None = None,
+    on_posted: AfterPosting | None = None,
 ) -> int:
     session_site = _site_of(rt, actor, count_id)
     command = stock.Adjust(
@@ -656,6 +675,7 @@ def _adjust(
         ],
         Header(reference=f"COUNT-{count_id}", reason_code=reason, idempotency_key=key),
         witness=witness,
+        on_posted=on_posted,
     )
     return stock.adjust(rt, actor, command).id
 
@@ -684,9 +704,11 @@ def _close_when_settled(rt: Runtime, actor: Actor, count_id: int) -> None:
 def investigate(
     rt: Runtime, actor: Actor, line_id: int, *, findings: str, reason_code: str
 ) -> CountView:
-    """The investigator's findings and reason code: the line waits for approval."""
+    """The investigator's findings and reason code: the line waits for approval, and an
+    ``approvals`` row (subject ``count_line``) puts it in the approvals inbox."""
     if not findings.strip():
         raise errors.ValidationFailed("write what the investigation found", field="findings")
+    now = rt.clock.now()
     with rt.uow() as uow:
         conn = uow.connection
         line = _line(conn, actor, line_id, lock=True)
@@ -705,27 +727,99 @@ def investigate(
                 "investigated_by": actor.username,
             },
         )
+        full = next(x for x in cr.lines(conn, session.id) if x.id == line_id)
+        last = cr.entries(conn, [line_id])[-1]
+        diff = variance(last.counted, last.system_at_count)
+        value = (abs(diff) * Decimal(full.standard_cost)).quantize(Decimal("0.0001"))
+        note = (
+            f"count {session.id} line {full.line_no}: {full.item_name} {full.strength}"
+            f"{f' lot {full.lot_number}' if full.lot_number else ''} at {full.location_code}, "
+            f"variance {diff:+d} {full.base_unit} (counted {last.counted}, ledger "
+            f"{last.system_at_count}); {reason_code}: {findings.strip()}"
+        )
+        approval_id = cr.insert_line_approval(
+            conn,
+            {
+                "organization_id": actor.organization_id,
+                "site_id": session.site_id,
+                "subject_type": COUNT_LINE,
+                "subject_id": line_id,
+                "action": APPROVE_COUNT_ADJUSTMENT,
+                "value": value,
+                "quantity": abs(diff),
+                "requested_by": actor.username,
+                "requested_at": now,
+                "status": "pending",
+                "note": note[:2000],
+            },
+        )
+        audit.record(
+            conn,
+            actor,
+            action="investigate count line",
+            subject_type=COUNT_LINE,
+            subject_id=line_id,
+            site_id=session.site_id,
+            before={"status": LineStatus.INVESTIGATING.value},
+            after={
+                "status": LineStatus.APPROVAL.value,
+                "reason_code": reason_code,
+                "variance": diff,
+                "value": value,
+                "approval": approval_id,
+            },
+            at=now,
+        )
         uow.commit()
     return get_count(rt, actor, session.id)
 
 
-def approve(rt: Runtime, actor: Actor, line_id: int, *, witness: Any = None) -> CountView:
+def approve(
+    rt: Runtime, actor: Actor, line_id: int, *, witness: Any = None, note: str | None = None
+) -> CountView:
     """Approve the investigated variance: the adjustment posts with the reason and findings. The
-    approver may adjust, and is neither a counter of the line nor its investigator."""
+    approver may adjust, and is neither a counter of the line nor its investigator. The line, its
+    approvals row and the audit row are settled in the posting's own transaction, under
+    conditional updates: of two deciders racing, one wins and the other gets STATUS_CONFLICT."""
     with rt.uow(read_only=True) as uow:
         conn = uow.connection
-        line = _line(conn, actor, line_id)
-        session = _session(conn, actor, line.session_id)
-        actor.require(Permission.ADJUST, session.site_id)
-        require_line_status(LineStatus(line.status), LineStatus.APPROVAL)
-        entries = cr.entries(conn, [line.id])
-        check_approver({e.counted_by for e in entries}, line.investigated_by, actor.username)
+        line, session, entries = _awaiting_approval(conn, actor, line_id)
         full = next(x for x in cr.lines(conn, session.id) if x.id == line_id)
+        approval = cr.pending_line_approval(conn, actor.organization_id, line_id)
     last = entries[-1]
     delta = variance(last.counted, last.system_at_count)
-    document = None
+    text = (note or "").strip()
+    now = rt.clock.now()
+
+    def settle(conn: Connection, document_id: int | None) -> None:
+        values = {
+            "status": LineStatus.ADJUSTED.value,
+            "approved_by": actor.username,
+            "document_id": document_id,
+        }
+        if not cr.move_line(conn, line_id, LineStatus.APPROVAL.value, values):
+            raise errors.StatusConflict(f"count line {line_id} was decided meanwhile")
+        _decide_approval(conn, actor, approval, True, text, now)
+        audit.record(
+            conn,
+            actor,
+            action="approve count adjustment",
+            subject_type=COUNT_LINE,
+            subject_id=line_id,
+            site_id=session.site_id,
+            before={"status": LineStatus.APPROVAL.value},
+            after={
+                "status": LineStatus.ADJUSTED.value,
+                "variance": delta,
+                "document": document_id,
+                "approval": None if approval is None else approval.id,
+                "note": text or None,
+            },
+            at=now,
+        )
+
     if delta != 0:
-        document = _adjust(
+        _adjust(
             rt,
             actor,
             full,
@@ -735,20 +829,245 @@ def approve(rt: Runtime, actor: Actor, line_id: int, *, witness: Any = None) -> 
             key=f"count-line:{line.id}:approved",
             count_id=session.id,
             witness=witness,
+            on_posted=lambda conn, document_id, _movements: settle(conn, document_id),
         )
-    with rt.uow() as uow:
-        cr.update_line(
-            uow.connection,
-            line_id,
-            {
-                "status": LineStatus.ADJUSTED.value,
-                "approved_by": actor.username,
-                "document_id": document,
-            },
-        )
-        uow.commit()
+    else:
+        with rt.uow() as uow:
+            settle(uow.connection, None)
+            uow.commit()
     _close_when_settled(rt, actor, session.id)
     return get_count(rt, actor, session.id)
+
+
+def reject_adjustment(rt: Runtime, actor: Actor, line_id: int, note: str) -> CountView:
+    """Refuse the investigated adjustment (a reason is required): nothing posts and the line goes
+    back to ``investigating`` for new findings; its counts stand (a third round is not a thing).
+    The rejecter is held to the approver's rules."""
+    text = (note or "").strip()
+    if not text:
+        raise errors.ValidationFailed("a rejection needs a reason", field="note")
+    now = rt.clock.now()
+    with rt.uow() as uow:
+        conn = uow.connection
+        _line(conn, actor, line_id, lock=True)
+        _, session, _ = _awaiting_approval(conn, actor, line_id)
+        approval = cr.pending_line_approval(conn, actor.organization_id, line_id)
+        if not cr.move_line(
+            conn, line_id, LineStatus.APPROVAL.value, {"status": LineStatus.INVESTIGATING.value}
+        ):
+            raise errors.StatusConflict(f"count line {line_id} was decided meanwhile")
+        _decide_approval(conn, actor, approval, False, text, now)
+        audit.record(
+            conn,
+            actor,
+            action="reject count adjustment",
+            subject_type=COUNT_LINE,
+            subject_id=line_id,
+            site_id=session.site_id,
+            before={"status": LineStatus.APPROVAL.value},
+            after={
+                "status": LineStatus.INVESTIGATING.value,
+                "approval": None if approval is None else approval.id,
+                "note": text,
+            },
+            at=now,
+        )
+        uow.commit()
+    return get_count(rt, actor, session.id)
+
+
+def _awaiting_approval(
+    conn: Connection, actor: Actor, line_id: int
+) -> tuple[Row[Any], Row[Any], list[Row[Any]]]:
+    """The line, its count and its entries, once the actor may decide it: they may adjust at the
+    site, the line waits for approval, and they neither counted nor investigated it."""
+    line = _line(conn, actor, line_id)
+    session = _session(conn, actor, line.session_id)
+    actor.require(Permission.ADJUST, session.site_id)
+    require_line_status(LineStatus(line.status), LineStatus.APPROVAL)
+    entries = cr.entries(conn, [line.id])
+    check_approver({e.counted_by for e in entries}, line.investigated_by, actor.username)
+    return line, session, entries
+
+
+def _decide_approval(
+    conn: Connection,
+    actor: Actor,
+    approval: Row[Any] | None,
+    approve: bool,
+    text: str,
+    now: datetime,
+) -> None:
+    """Mark the line's pending approvals row decided (a line sent for approval before approvals
+    rows were kept has none)."""
+    if approval is None:
+        return
+    said = f"{actor.username}: {text}" if text else None
+    values = {
+        "status": "approved" if approve else "rejected",
+        "decided_by": actor.username,
+        "decided_at": now,
+        "note": (f"{approval.note}\n{said}" if approval.note else said)[:2000]
+        if said
+        else approval.note,
+    }
+    if not cr.decide_line_approval(conn, approval.id, values):
+        raise errors.StatusConflict(f"approval {approval.id} was decided meanwhile")
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalSubject:
+    """Who may not decide a count line's approval: its counters and its investigator."""
+
+    line_id: int
+    counters: frozenset[str]
+    investigator: str | None
+
+
+def approval_subjects(
+    conn: Connection, organization_id: int, line_ids: Sequence[int]
+) -> dict[int, ApprovalSubject]:
+    """For the approvals inbox, in its transaction: the counters and investigator of lines."""
+    found: dict[int, tuple[set[str], str | None]] = {}
+    for r in cr.approval_subjects(conn, organization_id, line_ids):
+        counters, _ = found.setdefault(r.id, (set(), r.investigated_by))
+        if r.counted_by:
+            counters.add(r.counted_by)
+    return {k: ApprovalSubject(k, frozenset(v[0]), v[1]) for k, v in found.items()}
+
+
+# --- tolerances ---------------------------------------------------------------------------------
+
+
+def list_tolerances(rt: Runtime, actor: Actor) -> list[Tolerance]:
+    """The organization's tolerances, and the code default of each class it keeps none for (any
+    program), marked ``default``."""
+    actor.require_anywhere(Permission.VIEW)
+    with rt.uow(read_only=True) as uow:
+        kept = _kept(uow.connection, actor.organization_id)
+    return with_defaults(kept)
+
+
+def set_tolerance(
+    rt: Runtime,
+    actor: Actor,
+    program: str,
+    item_class: str,
+    units: int,
+    value: Decimal,
+) -> Tolerance:
+    """Keep a tolerance for a class of items in a count program (``*``: any program), replacing
+    the one kept before; organization-wide, so it needs ``manage_sites`` at every site."""
+    _require_settings(actor)
+    units, amount = check_tolerance(program, item_class, units, value)
+    now = rt.clock.now()
+    with rt.uow() as uow:
+        conn = uow.connection
+        existing = cr.tolerance(conn, actor.organization_id, program, item_class)
+        values = {
+            "organization_id": actor.organization_id,
+            "program": program,
+            "item_class": item_class,
+            "units": units,
+            "value": amount,
+            "set_by": actor.username,
+            "set_at": now,
+        }
+        cr.save_tolerance(conn, existing, values)
+        audit.record(
+            conn,
+            actor,
+            action="set count tolerance",
+            subject_type="count_tolerance",
+            subject_id=f"{program}/{item_class}",
+            site_id=None,
+            before=_tolerance_audit(existing),
+            after={"program": program, "item_class": item_class, "units": units, "value": amount},
+            at=now,
+        )
+        uow.commit()
+    return Tolerance(program, item_class, units, amount, actor.username, now)
+
+
+def remove_tolerance(rt: Runtime, actor: Actor, program: str, item_class: str) -> Tolerance:
+    """Forget a kept tolerance: the class falls back to the organization's rule for any program,
+    else the code default (returned as it applies now)."""
+    _require_settings(actor)
+    check_tolerance(program, item_class, 0, Decimal(0))
+    now = rt.clock.now()
+    with rt.uow() as uow:
+        conn = uow.connection
+        existing = cr.tolerance(conn, actor.organization_id, program, item_class)
+        if existing is None:
+            raise errors.NotFound(
+                f"no tolerance kept for class {item_class} in program {program}",
+                program=program,
+                item_class=item_class,
+            )
+        cr.delete_tolerance(conn, existing.id)
+        audit.record(
+            conn,
+            actor,
+            action="remove count tolerance",
+            subject_type="count_tolerance",
+            subject_id=f"{program}/{item_class}",
+            site_id=None,
+            before=_tolerance_audit(existing),
+            after=None,
+            at=now,
+        )
+        rule = _policy(conn, actor.organization_id).kept.get((ANY_PROGRAM, item_class))
+        uow.commit()
+    if rule is not None:
+        return Tolerance(ANY_PROGRAM, item_class, rule.units, rule.value)
+    default = CountPolicy().rules[item_class]
+    return Tolerance(ANY_PROGRAM, item_class, default.units, default.value, default=True)
+
+
+def may_keep_tolerances(actor: Actor) -> bool:
+    """Tolerances are organization-wide settings: ``manage_sites`` through a grant at every site."""
+    return any(
+        g.site_id is ALL_SITES and Permission.MANAGE_SITES in ROLE_PERMISSIONS[g.role]
+        for g in actor.grants
+    )
+
+
+def _require_settings(actor: Actor) -> None:
+    if not may_keep_tolerances(actor):
+        raise errors.Forbidden(
+            f"{actor.username} may not manage the organization's count tolerances",
+            permission=Permission.MANAGE_SITES.value,
+        )
+
+
+def _kept(conn: Connection, organization_id: int) -> list[Tolerance]:
+    return [
+        Tolerance(
+            r.program,
+            r.item_class,
+            int(r.units),
+            Decimal(r.value),
+            r.set_by,
+            r.set_at,
+        )
+        for r in cr.tolerances(conn, organization_id)
+    ]
+
+
+def _policy(conn: Connection, organization_id: int) -> CountPolicy:
+    """The organization's tolerances over the code defaults, read in the caller's transaction."""
+    return CountPolicy.of(_kept(conn, organization_id))
+
+
+def _tolerance_audit(row: Row[Any] | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {
+        "program": row.program,
+        "item_class": row.item_class,
+        "units": int(row.units),
+        "value": Decimal(row.value),
+    }
 
 
 def cancel(rt: Runtime, actor: Actor, count_id: int) -> CountView:
@@ -852,7 +1171,7 @@ def _explanations(
 @dataclass(frozen=True, slots=True)
 class AccuracyRow:
     site_id: int
-    period: str  # YYYY-MM
+    period: str  # YYYY-MM, YYYY-Qn or YYYY
     category: str
     lines_counted: int
     lines_accurate: int  # first count equal to the ledger
@@ -864,11 +1183,32 @@ class AccuracyRow:
         return self.lines_accurate / self.lines_counted if self.lines_counted else None
 
 
+ACCURACY_PERIODS = ("M", "Q", "Y")
+
+
+def _period_label(instant: datetime, period: str) -> str:
+    if period == "Y":
+        return f"{instant:%Y}"
+    if period == "Q":
+        return f"{instant:%Y}-Q{(instant.month - 1) // 3 + 1}"
+    return f"{instant:%Y-%m}"
+
+
 def accuracy(
-    rt: Runtime, actor: Actor, *, site_id: int | None = None, since: datetime | None = None
+    rt: Runtime,
+    actor: Actor,
+    *,
+    site_id: int | None = None,
+    since: datetime | None = None,
+    period: str = "M",
 ) -> list[AccuracyRow]:
     """Inventory accuracy (share of lines whose first count matched the ledger) and shrinkage
-    (units and value adjusted down by counts) per site, month and dosage form."""
+    (units and value adjusted down by counts) per site, period (``M`` month ``2026-11``, ``Q``
+    quarter ``2026-Q4``, ``Y`` year, by the first count's UTC date) and dosage form."""
+    if period not in ACCURACY_PERIODS:
+        raise errors.ValidationFailed(
+            "the period is M (month), Q (quarter) or Y (year)", field="period", period=period
+        )
     if site_id is not None:
         actor.require(Permission.VIEW, site_id)
     with rt.uow(read_only=True) as uow:
@@ -877,7 +1217,7 @@ def accuracy(
         rows = cr.first_rounds(conn, actor.organization_id, sites, since)
     table: dict[tuple[int, str, str], list[Any]] = {}
     for r in rows:
-        key = (r.site_id, f"{r.counted_at:%Y-%m}", r.dosage_form or "")
+        key = (r.site_id, _period_label(r.counted_at, period), r.dosage_form or "")
         acc = table.setdefault(key, [0, 0, 0, Decimal(0)])
         acc[0] += 1
         acc[1] += int(r.counted == r.system_at_count)
@@ -917,7 +1257,14 @@ def daily_counts(
             break
         made.append(
             _create_from_rows(
-                rt, actor, site_id, f"Daily count {today} · {counter}", part, counter, blind
+                rt,
+                actor,
+                site_id,
+                f"Daily count {today} · {counter}",
+                part,
+                counter,
+                blind,
+                classes=classes,
             )
         )
     return made
@@ -934,7 +1281,11 @@ def _create_from_rows(
     *,
     program: str = "abc",
     freeze: bool = False,
+    classes: Mapping[int, str] | None = None,
 ) -> CountView:
+    """Open the count with its lines, each keeping its item's ABC class at the site (``classes``;
+    an item without one is judged as C)."""
+    known = classes or {}
     with rt.uow() as uow:
         conn = uow.connection
         session_id = cr.insert_session(
@@ -963,6 +1314,7 @@ def _create_from_rows(
                     "item_id": r.item_id,
                     "lot_id": r.lot_id,
                     "status": LineStatus.OPEN.value,
+                    "item_class": known.get(r.item_id),
                 }
                 for n, r in enumerate(rows, start=1)
             ],

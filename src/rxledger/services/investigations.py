@@ -7,7 +7,9 @@ cleared (its package is released) or illegitimate (destroyed, with the notificat
 Each outcome posts its document through ``services.stock`` and records who, when and what in the
 same transaction (the ``on_posted`` hook): the document and the record commit together or not at
 all, and a second close finds the record closed and is refused. Only a signed-in user holding
-INVESTIGATE at the site resolves or investigates.
+INVESTIGATE at the site resolves or investigates. Destroying or returning schedule II stock needs a
+witness (``witness``, checked by ``stock.destroy`` like any destruction); a release moves stock
+between the site's own locations and takes none (a witness given with it is not used).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from rxledger.domain.investigations import Finding, Resolution
 from rxledger.domain.model import NO_LOT, LocationType
 from rxledger.domain.permissions import Permission
 from rxledger.services import queries, stock
+from rxledger.services.controlled import Witness
 from rxledger.services.investigation_views import (
     POSTED,
     DiscrepancyView,
@@ -73,6 +76,7 @@ class ResolveDiscrepancy:
     reason_code: str | None = None
     note: str | None = None
     dry_run: bool = False
+    witness: Witness | None = None  # returning or destroying schedule II stock
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +90,7 @@ class CloseInvestigation:
     notification_reference: str | None = None
     notified_at: datetime | None = None
     dry_run: bool = False
+    witness: Witness | None = None  # destroying schedule II suspect product
 
 
 @dataclass(frozen=True)
@@ -376,7 +381,13 @@ def _settle(
         )
         return stock.move(rt, actor, move, on_posted=hook)
     destroy = stock.Destroy(
-        package.site_id, package.location_id, [package.line], reason, destination, header
+        package.site_id,
+        package.location_id,
+        [package.line],
+        reason,
+        destination,
+        header,
+        cmd.witness,
     )
     return stock.destroy(rt, actor, destroy, on_posted=hook)
 

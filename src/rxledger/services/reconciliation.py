@@ -13,10 +13,14 @@ physical count), adjustments that settle the differences, and the end-of-day che
   package, else its own base units (lot-level adjustments cannot say which package they touched).
 - **Settling** takes, for each chosen row, the figure the user trusts (``external``, ``ledger``
   or ``count``): the ledger is adjusted to it (one adjustment document with the reason code,
-  through ``stock.adjust``), and for METRC packages the record to send to METRC says how the
-  state's figure must change to agree (``POST /packages/v2/adjust``: signed ``Quantity`` in the
-  package's unit). Trusting the external figure therefore sends nothing; trusting the ledger
-  posts nothing; trusting the count may do both.
+  through ``approvals.request_adjustment``: below the adjustment policy it posts, above it it is
+  held for a pharmacist's approval; schedule II stock needs a witness), and for METRC packages
+  the record to send to METRC says how the state's figure must change to agree (``POST
+  /packages/v2/adjust``: signed ``Quantity`` in the package's unit). Trusting the external
+  figure therefore sends nothing; trusting the ledger posts nothing; trusting the count may do
+  both. A held settlement gives no METRC records (the ledger has not changed yet): its rows show
+  the approval they await and are left alone by further settlements until it is decided; once
+  it is approved and posted, settling again gives the METRC records alone.
 - **End of day**: units sold per SKU in a POS sales export against the ledger's dispenses net of
   returns and reversals on that UTC day at the site.
 """
@@ -24,9 +28,10 @@ physical count), adjustments that settle the differences, and the end-of-day che
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -39,7 +44,8 @@ from rxledger.adapters.ingest import snapshots as readers
 from rxledger.adapters.ingest.snapshots import SnapshotLine
 from rxledger.domain import errors
 from rxledger.domain.permissions import Permission
-from rxledger.services import catalog, stock
+from rxledger.services import approvals, catalog, stock
+from rxledger.services.controlled import Witness
 from rxledger.services.posting import Header, PostedDocument
 from rxledger.services.runtime import Actor, Runtime
 
@@ -81,6 +87,7 @@ class ComparisonRow:
     counted: int | None = None
     unit: str | None = None  # the unit the external system counts the package in
     note: str | None = None
+    approval_id: int | None = None  # a settlement of the row held for this approval, pending
 
 
 @dataclass(frozen=True)
@@ -116,16 +123,28 @@ class Comparison:
 
 @dataclass(frozen=True)
 class Proposal:
-    """What a proposal did: the ledger adjustment (if any), the METRC records to send, and the rows
-    left alone with the reason."""
+    """What a proposal did: the ledger adjustment posted (if any) or held for approval
+    (``approval_id``, ``held_adjustment_id``, worth ``value`` at standard cost), the METRC records
+    to send (none while the adjustment is held), and the rows left alone with the reason."""
 
     document: PostedDocument | None
     metrc: tuple[dict[str, Any], ...]
     skipped: tuple[tuple[str, str], ...] = field(default=())
+    approval_id: int | None = None
+    held_adjustment_id: int | None = None
+    value: Decimal | None = None
+
+    @property
+    def held(self) -> bool:
+        return self.approval_id is not None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "document": self.document.as_dict() if self.document else None,
+            "held": self.held,
+            "approval_id": self.approval_id,
+            "held_adjustment_id": self.held_adjustment_id,
+            "value": None if self.value is None else str(self.value),
             "metrc": [
                 {**r, "Quantity": float(r["Quantity"])} for r in self.metrc
             ],  # a JSON number, as METRC takes it
@@ -258,6 +277,12 @@ def _compare(
         rows = _package_rows(conn, org, snap.site_id, lines, stock_rows, counts)
     else:
         rows = _item_rows(conn, org, lines, stock_rows, counts)
+    awaiting = _awaiting(conn, org, snap.site_id)
+    if awaiting:
+        rows = [
+            replace(r, approval_id=awaiting[(r.kind, r.key)]) if (r.kind, r.key) in awaiting else r
+            for r in rows
+        ]
     return Comparison(
         snap.id,
         snap.site_id,
@@ -267,6 +292,28 @@ def _compare(
         count_session_id,
         tuple(rows),
     )
+
+
+REFERENCE = "reconciliation"  # the settlement's document reference: "reconciliation <snapshot>"
+
+
+def _awaiting(conn: Connection, org: int, site_id: int) -> dict[tuple[str, str], int]:
+    """The rows (kind, key) a pending held settlement at the site adjusts, with its approval:
+    of any snapshot, since a package's tag and an item's SKU[/lot] are the same in the next
+    export. Read from the held lines' notes, which ``_Plan`` writes as "kind key: a -> b"."""
+    found: dict[tuple[str, str], int] = {}
+    for hold in rr.pending_holds(conn, org, site_id):
+        payload = json.loads(hold.payload)
+        if hold.approval_id is None or not str(payload.get("reference") or "").startswith(
+            f"{REFERENCE} "
+        ):
+            continue
+        for line in payload.get("lines", ()):
+            head, sep, _ = str(line.get("note") or "").rpartition(": ")
+            kind, _, key = head.partition(" ")
+            if sep and kind in ("package", "item") and key:
+                found.setdefault((kind, key), hold.approval_id)
+    return found
 
 
 def _status(ledger: int, external: int | None) -> Status:
@@ -453,9 +500,15 @@ def propose(
     external_reason: str | None = None,
     note: str | None = None,
     idempotency_key: str | None = None,
+    witness: Witness | None = None,
 ) -> Proposal:
     """Adjust the ledger to the trusted figure of each chosen row (all rows that differ when no
-    keys are given) and return the METRC adjustments that bring the state's figures to it."""
+    keys are given) and return the METRC adjustments that bring the state's figures to it.
+
+    The adjustment follows the approval policies (``approvals.request_adjustment``): above the
+    policy it is held, the proposal names the approval, and no METRC record is given until it
+    posts. Rows a pending held settlement adjusts are left alone. Schedule II stock needs the
+    ``witness``."""
     if trust not in TRUSTS:
         raise errors.ValidationFailed(f"trust is one of {', '.join(TRUSTS)}", trust=trust)
     if trust == "count" and count_session_id is None:
@@ -469,26 +522,47 @@ def propose(
         raise errors.UnknownReasonCode(
             f"{reason_code!r} is not an active reason code", reason_code=reason_code
         )
-    chosen = _chosen(comparison, keys)
+    chosen, skipped = [], []
+    for row in _chosen(comparison, keys):
+        if row.approval_id is None:
+            chosen.append(row)
+        else:
+            skipped.append((row.key, f"awaiting approval {row.approval_id}"))
     named_lots = {
         (r.item_id, r.lot_number)
         for r in comparison.rows
         if r.kind == "item" and r.lot_number is not None
     }
     plan = _Plan(reason_code, stock_rows, named_lots)
+    plan.skipped.extend(skipped)
     for row in chosen:
         plan.add(row, _trusted(row, trust), comparison.source == "metrc")
-    document = None
+    outcome = None
     if plan.lines:
+        # settling the same rows of the same snapshot twice (two tabs, a retry) posts or holds once
+        key = idempotency_key or _settlement_key(
+            rt, actor, f"reconcile:{snapshot_id}:{trust}:{','.join(sorted(r.key for r in chosen))}"
+        )
         header = Header(
-            reference=f"reconciliation {snapshot_id}",
+            reference=f"{REFERENCE} {snapshot_id}",
             reason_code=reason_code,
             note=note,
-            # settling the same rows of the same snapshot twice (two tabs, a retry) posts once
-            idempotency_key=idempotency_key
-            or f"reconcile:{snapshot_id}:{trust}:{','.join(sorted(r.key for r in chosen))}"[:200],
+            idempotency_key=key,
         )
-        document = stock.adjust(rt, actor, stock.Adjust(comparison.site_id, plan.lines, header))
+        command = stock.Adjust(comparison.site_id, plan.lines, header, witness)
+        outcome = approvals.request_adjustment(rt, actor, command)
+    if outcome is not None and outcome.held:
+        withheld = f"awaiting approval {outcome.approval_id}: settle again once it is posted"
+        plan.skipped.extend((label, withheld) for label, _, _ in plan.external)
+        return Proposal(
+            None,
+            (),
+            tuple(plan.skipped),
+            approval_id=outcome.approval_id,
+            held_adjustment_id=outcome.held_id,
+            value=outcome.value,
+        )
+    document = outcome.document if outcome is not None else None
     today = rt.clock.now().astimezone(UTC).date().isoformat()
     reason = external_reason or _description(rt, actor, reason_code)
     records = tuple(
@@ -502,7 +576,23 @@ def propose(
         }
         for label, quantity, unit in plan.external
     )
-    return Proposal(document, records, tuple(plan.skipped))
+    value = outcome.value if outcome is not None else None
+    return Proposal(document, records, tuple(plan.skipped), value=value)
+
+
+def _settlement_key(rt: Runtime, actor: Actor, base: str) -> str:
+    """The derived idempotency key of a settlement: a retry finds the first result (posted, or
+    held and pending), but after a rejection the same rows may be settled again, as a new
+    request."""
+    key = base[:200]
+    with rt.uow(read_only=True) as uow:
+        for _ in range(100):
+            hold = rr.hold_by_key(uow.connection, actor.organization_id, key)
+            if hold is None or hold.status != "rejected":
+                return key
+            suffix = f":after-{hold.id}"
+            key = base[: 200 - len(suffix)] + suffix
+    return key
 
 
 def _chosen(comparison: Comparison, keys: Sequence[str] | None) -> list[ComparisonRow]:

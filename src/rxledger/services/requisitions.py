@@ -1,10 +1,11 @@
 """Requisitions and their approval: draft, submit, approve or reject by another user, cancel.
 
 A requisition is drafted at a site for one supplier (packs of its supplier items, priced when
-drafted), then submitted: below the approval threshold and with only formulary items it becomes a
-purchase order at once; otherwise an ``approvals`` row asks another user to approve it — a
-pharmacist when a line is non-formulary. Approving places the purchase order; rejecting ends the
-requisition; it may be cancelled while it is a draft or waiting.
+drafted), then submitted: when it reaches no approval policy (``domain.approvals``: by default
+orders worth 1,000.00 or more, and any order with a non-formulary line) it becomes a purchase
+order at once; otherwise an ``approvals`` row asks another user with a role the policies name to
+approve it — by default a pharmacist when a line is non-formulary. Approving places the purchase
+order; rejecting ends the requisition; it may be cancelled while it is a draft or waiting.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from typing import Any
 
 from sqlalchemy import Connection, Row
 
+from rxledger.adapters import approvals_repository as ar
 from rxledger.adapters import locking
 from rxledger.adapters import purchasing_repository as pr
 from rxledger.adapters import repository as repo
 from rxledger.domain import errors
+from rxledger.domain.approvals import ApprovalPolicy
 from rxledger.domain.permissions import Permission
 from rxledger.domain.purchasing import (
-    APPROVE_NON_FORMULARY_ORDER,
     ApprovalStatus,
     OrderLine,
     RequisitionStatus,
@@ -33,6 +35,7 @@ from rxledger.domain.purchasing import (
     check_minimum_order,
     check_order_size,
     check_packs,
+    deciding_policies,
     require_status,
     requisition_value,
 )
@@ -123,7 +126,7 @@ def submit_requisition(rt: Runtime, actor: Actor, requisition_id: int) -> Requis
         lines = pr.requisition_lines(conn, [row.id])
         priced = _priced(conn, actor, lines)
         check_minimum_order(requisition_value(priced), supplier)
-        need = approval_need(priced, rt.purchasing_policy)
+        need = approval_need(priced, ar.policies(conn, actor.organization_id), row.site_id)
         if need.required:
             _ask_approval(rt, conn, actor, row, priced, need.action, "; ".join(need.reasons))
             pr.update_requisition(conn, row.id, {"status": RequisitionStatus.SUBMITTED.value})
@@ -148,12 +151,7 @@ def approve_requisition(
             conn, actor, requisition_id, Permission.APPROVE_ORDERS, RequisitionStatus.SUBMITTED
         )
         approval = _pending(conn, row)
-        check_approver(
-            actor,
-            row.site_id,
-            {row.requested_by, approval.requested_by},
-            pharmacist=approval.action == APPROVE_NON_FORMULARY_ORDER,
-        )
+        check_decider(ar.policies(conn, actor.organization_id), actor, approval, row.requested_by)
         _decide(rt, conn, actor, approval, ApprovalStatus.APPROVED, note)
         supplier = _supplier(conn, actor, row.supplier_id)
         lines = pr.requisition_lines(conn, [row.id])
@@ -175,9 +173,7 @@ def reject_requisition(
             conn, actor, requisition_id, Permission.APPROVE_ORDERS, RequisitionStatus.SUBMITTED
         )
         approval = _pending(conn, row)
-        check_approver(
-            actor, row.site_id, {row.requested_by, approval.requested_by}, pharmacist=False
-        )
+        check_decider(ar.policies(conn, actor.organization_id), actor, approval, row.requested_by)
         _decide(rt, conn, actor, approval, ApprovalStatus.REJECTED, reason)
         pr.update_requisition(conn, row.id, {"status": RequisitionStatus.REJECTED.value})
         uow.commit()
@@ -352,6 +348,25 @@ def _ask_approval(
             "note": reasons[:2000],
         },
     )
+
+
+def check_decider(
+    policies: Sequence[ApprovalPolicy],
+    actor: Actor,
+    approval: Row[Any],
+    drafted_by: str | None = None,
+) -> None:
+    """Who may approve or reject a waiting order: not its requester or submitter, with a role
+    every approval policy (of the organization's ``policies``) it reaches now names."""
+    reached = deciding_policies(
+        approval.action,
+        Decimal(approval.value or 0),
+        int(approval.quantity or 0),
+        policies,
+        approval.site_id,
+    )
+    makers = [approval.requested_by] + ([drafted_by] if drafted_by else [])
+    check_approver(actor, approval.site_id, makers, reached)
 
 
 def _pending(conn: Connection, row: Row[Any]) -> Row[Any]:

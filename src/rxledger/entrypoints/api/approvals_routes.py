@@ -66,6 +66,17 @@ class PolicyIn(s.Strict):
     active: bool = True
 
 
+class PolicyChangeIn(s.Strict):
+    """Only the fields sent change; ``null`` removes a threshold."""
+
+    approver_roles: str | None = Field(
+        default=None, min_length=1, max_length=200, examples=["pharmacist,manager"]
+    )
+    min_value: ps.MoneyIn | None = None
+    min_quantity: int | None = Field(default=None, ge=0, le=10**12)
+    active: bool | None = Field(default=None, description="false retires the policy.")
+
+
 class PolicyOut(BaseModel):
     id: int | None = Field(description="None: the built-in default of the action.")
     action: str
@@ -109,7 +120,7 @@ def _policy(p: ApprovalPolicy) -> dict[str, Any]:
         "id": p.id,
         "action": p.action,
         "approver_roles": [r.value for r in p.approver_roles],
-        "min_value": None if p.min_value is None else str(p.min_value),
+        "min_value": None if p.min_value is None else str(p.min_value.quantize(Decimal("0.0001"))),
         "min_quantity": p.min_quantity,
         "site_id": p.site_id,
         "active": p.active,
@@ -162,5 +173,30 @@ def create_policy(body: PolicyIn, rt: RuntimeDep, actor: ActorDep) -> dict[str, 
         min_quantity=body.min_quantity,
         site_id=body.site_id,
         active=body.active,
+    )
+    return _policy(policy)
+
+
+@router.patch("/approval-policies/{policy_id}", response_model=PolicyOut)
+def update_policy(
+    policy_id: IdPath, body: PolicyChangeIn, rt: RuntimeDep, actor: ActorDep
+) -> dict[str, Any]:
+    """Change a kept policy's approver roles or thresholds (``null`` removes one), or retire it
+    with ``active: false``; its action and site stay. Requests already waiting are judged by the
+    policies in force when they are decided. A built-in default has no id: add a policy of its
+    action to replace it."""
+    sent = body.model_fields_set
+    changes: dict[str, Any] = {}
+    if "min_value" in sent:
+        changes["min_value"] = None if body.min_value is None else Decimal(body.min_value)
+    if "min_quantity" in sent:
+        changes["min_quantity"] = body.min_quantity
+    policy = approvals.update_policy(
+        rt,
+        actor,
+        policy_id,
+        approver_roles=body.approver_roles,
+        active=body.active,
+        **changes,
     )
     return _policy(policy)

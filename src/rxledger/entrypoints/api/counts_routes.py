@@ -5,11 +5,13 @@ A blind count's system quantities are left out (``null``) for whoever may not se
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import Field
 
+from rxledger.domain.counts import Tolerance
 from rxledger.entrypoints.api.deps import NO_NUL, ActorDep, IdPath, IdQuery, RuntimeDep
 from rxledger.entrypoints.api.errors import ERROR_RESPONSES
 from rxledger.entrypoints.api.schemas import Id, Strict
@@ -68,6 +70,33 @@ class ApproveIn(Strict):
     witness: WitnessIn | None = None
 
 
+class ToleranceIn(Strict):
+    units: int = Field(ge=0, le=10**9, description="Base units of difference tolerated.")
+    value: Decimal = Field(
+        ge=0,
+        max_digits=14,
+        decimal_places=4,
+        strict=False,
+        description="Value at standard cost of difference tolerated.",
+    )
+
+
+Program = Annotated[
+    str,
+    Path(
+        pattern=r"^(\*|manual|category|abc|risk|biennial)$",
+        description="A count program, or * for any.",
+    ),
+]
+ItemClass = Annotated[
+    str, Path(pattern=r"^(A|B|C|controlled)$", description="An ABC class, or controlled.")
+]
+
+
+def tolerance_dict(t: Tolerance) -> dict[str, Any]:
+    return asdict(t)
+
+
 def count_dict(view: counts.CountView) -> dict[str, Any]:
     out = asdict(view)
     out["counted"] = view.counted
@@ -112,11 +141,17 @@ def daily(body: DailyIn, rt: RuntimeDep, actor: ActorDep) -> list[dict[str, Any]
 
 
 @router.get("/counts/accuracy")
-def accuracy(rt: RuntimeDep, actor: ActorDep, site_id: IdQuery = None) -> list[dict[str, Any]]:
-    """Inventory accuracy and shrinkage per site, month and dosage form."""
+def accuracy(
+    rt: RuntimeDep,
+    actor: ActorDep,
+    site_id: IdQuery = None,
+    period: Annotated[Literal["M", "Q", "Y"], Query(description="Month, quarter or year.")] = "M",
+) -> list[dict[str, Any]]:
+    """Inventory accuracy (first counts equal to the ledger) and shrinkage (units and value
+    adjusted down by counts) per site, period and dosage form."""
     return [
         asdict(row) | {"accuracy": row.accuracy}
-        for row in counts.accuracy(rt, actor, site_id=site_id)
+        for row in counts.accuracy(rt, actor, site_id=site_id, period=period)
     ]
 
 
@@ -186,3 +221,28 @@ def approve(line_id: IdPath, body: ApproveIn, rt: RuntimeDep, actor: ActorDep) -
     schedule II item needs a witness)."""
     witness = Witness(body.witness.username, body.witness.password) if body.witness else None
     return count_dict(counts.approve(rt, actor, line_id, witness=witness))
+
+
+@router.get("/count-tolerances")
+def list_tolerances(rt: RuntimeDep, actor: ActorDep) -> list[dict[str, Any]]:
+    """The organization's count tolerances by program (``*``: any) and item class, and the
+    default of each class it keeps none for (``default`` true). A line is judged by the rule for
+    its count's program and class, else for any program, else the default."""
+    return [tolerance_dict(t) for t in counts.list_tolerances(rt, actor)]
+
+
+@router.put("/count-tolerances/{program}/{item_class}")
+def set_tolerance(
+    program: Program, item_class: ItemClass, body: ToleranceIn, rt: RuntimeDep, actor: ActorDep
+) -> dict[str, Any]:
+    """Keep a tolerance (administrators of every site: it applies to the organization)."""
+    kept = counts.set_tolerance(rt, actor, program, item_class, body.units, body.value)
+    return tolerance_dict(kept)
+
+
+@router.delete("/count-tolerances/{program}/{item_class}")
+def remove_tolerance(
+    program: Program, item_class: ItemClass, rt: RuntimeDep, actor: ActorDep
+) -> dict[str, Any]:
+    """Forget a kept tolerance; answers the rule that applies to the class now."""
+    return tolerance_dict(counts.remove_tolerance(rt, actor, program, item_class))

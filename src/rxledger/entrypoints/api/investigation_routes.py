@@ -13,7 +13,9 @@ from rxledger.domain.investigations import Finding, Resolution
 from rxledger.entrypoints.api import investigation_schemas as s
 from rxledger.entrypoints.api.deps import MAX_ID, NO_NUL, ActorDep, IdPath, RuntimeDep
 from rxledger.entrypoints.api.errors import ERROR_RESPONSES
+from rxledger.entrypoints.api.schemas import WitnessIn
 from rxledger.services import investigations, traceability
+from rxledger.services.controlled import Witness
 from rxledger.services.investigations import CloseInvestigation, Outcome, ResolveDiscrepancy
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -50,13 +52,15 @@ def resolve_discrepancy(
 ) -> dict[str, Any]:
     """Release, return or destroy what a discrepancy holds in quarantine (posting its document),
     or close one that holds nothing. Needs INVESTIGATE at the site; a second resolution is a 409
-    ``DISCREPANCY_ALREADY_RESOLVED``."""
+    ``DISCREPANCY_ALREADY_RESOLVED``. Returning or destroying schedule II stock needs a `witness`
+    (422 ``WITNESS_REQUIRED``; a wrong password is 403 ``WITNESS_CREDENTIALS_INVALID``)."""
     command = ResolveDiscrepancy(
         discrepancy_id,
         Resolution(body.outcome),
         body.location_id,
         body.reason_code,
         body.note,
+        witness=_witness(body.witness),
     )
     return _outcome("discrepancy", investigations.resolve_discrepancy(rt, actor, command))
 
@@ -103,7 +107,8 @@ def close_investigation(
     investigation_id: IdPath, body: s.CloseIn, rt: RuntimeDep, actor: ActorDep
 ) -> dict[str, Any]:
     """Close as cleared (the package is released from quarantine) or illegitimate (destroyed;
-    `notification_reference` and `notified_at` are required). A second close is a 409
+    `notification_reference` and `notified_at` are required; schedule II product needs a
+    `witness`, else 422 ``WITNESS_REQUIRED``). A second close is a 409
     ``INVESTIGATION_ALREADY_CLOSED``."""
     command = CloseInvestigation(
         investigation_id,
@@ -112,8 +117,13 @@ def close_investigation(
         body.location_id,
         body.notification_reference,
         body.notified_at,
+        witness=_witness(body.witness),
     )
     return _outcome("investigation", investigations.close_investigation(rt, actor, command))
+
+
+def _witness(body: WitnessIn | None) -> Witness | None:
+    return Witness(body.username, body.password) if body is not None else None
 
 
 # --- traceability -------------------------------------------------------------------------------

@@ -7,9 +7,17 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from rxledger.entrypoints.api.schemas import DocumentOut, Id, Strict
+from rxledger.entrypoints.api.schemas import DocumentOut, Id, Strict, WitnessIn
 
 Note = Field(default=None, max_length=2000, description="Why, in the investigator's words.")
+
+
+def _witness(what: str) -> Any:
+    return Field(
+        default=None,
+        description=f"Required to {what} schedule II (CII, CIIN) stock: another user who may "
+        "adjust stock at the site (pharmacist, manager or administrator), with their password.",
+    )
 
 
 class ResolutionIn(Strict):
@@ -27,6 +35,7 @@ class ResolutionIn(Strict):
         description="For return or destroy; by default RETURNED, EXPIRED, DAMAGED or REJECTED.",
     )
     note: str | None = Note
+    witness: WitnessIn | None = _witness("return or destroy")
 
 
 class NoteIn(Strict):
@@ -50,6 +59,7 @@ class CloseIn(Strict):
     notified_at: AwareDatetime | None = Field(
         default=None, strict=False, description="Required when illegitimate: when it was sent."
     )
+    witness: WitnessIn | None = _witness("destroy illegitimate")
 
 
 class DiscrepancyOut(BaseModel):

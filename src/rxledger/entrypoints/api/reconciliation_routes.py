@@ -8,13 +8,16 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from rxledger.domain.errors import FileTooLarge
 from rxledger.entrypoints.api.deps import MAX_ID, NO_NUL, ActorDep, IdPath, RuntimeDep
 from rxledger.entrypoints.api.errors import ERROR_RESPONSES
+from rxledger.entrypoints.api.schemas import WitnessIn
 from rxledger.services import reconciliation
+from rxledger.services.controlled import Witness
 from rxledger.services.imports import MAX_FILE_BYTES
 
 router = APIRouter(responses=ERROR_RESPONSES, tags=["reconciliation"])
@@ -48,6 +51,11 @@ class AdjustIn(BaseModel):
     count_session_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     external_reason: str | None = Field(default=None, max_length=100)
     note: str | None = Field(default=None, max_length=500)
+    witness: WitnessIn | None = Field(
+        default=None,
+        description="Required to adjust schedule II (CII, CIIN) stock: another user who may "
+        "adjust stock at the site (pharmacist, manager or administrator), with their password.",
+    )
 
 
 class SalesIn(BaseModel):
@@ -104,10 +112,24 @@ def comparison(
     return reconciliation.compare(rt, actor, snapshot_id, count_session_id).as_dict()
 
 
-@router.post("/reconciliation/snapshots/{snapshot_id}/adjust")
-def adjust(snapshot_id: IdPath, body: AdjustIn, rt: RuntimeDep, actor: ActorDep) -> dict[str, Any]:
+@router.post(
+    "/reconciliation/snapshots/{snapshot_id}/adjust",
+    responses={
+        202: {
+            "description": "The ledger adjustment is held for approval (`approval_id`); "
+            "nothing posted and no METRC records yet."
+        }
+    },
+)
+def adjust(snapshot_id: IdPath, body: AdjustIn, rt: RuntimeDep, actor: ActorDep) -> Any:
     """Adjust the ledger to the trusted figure of the chosen rows (every differing row without
-    keys); `metrc` is the body of METRC's POST /packages/v2/adjust that brings its figures there."""
+    keys); `metrc` is the body of METRC's POST /packages/v2/adjust that brings its figures there.
+
+    The adjustment follows the approval policies: above its policy (by default worth 250.00 or
+    more at standard cost) nothing is posted, the answer is 202 with `held`, `approval_id` and
+    `held_adjustment_id`, and `metrc` stays empty until it is approved (settle again then). Rows
+    awaiting a held settlement are left alone (`skipped`). Schedule II stock needs `witness`."""
+    witness = Witness(body.witness.username, body.witness.password) if body.witness else None
     proposal = reconciliation.propose(
         rt,
         actor,
@@ -118,7 +140,10 @@ def adjust(snapshot_id: IdPath, body: AdjustIn, rt: RuntimeDep, actor: ActorDep)
         count_session_id=body.count_session_id,
         external_reason=body.external_reason,
         note=body.note,
+        witness=witness,
     )
+    if proposal.held:
+        return JSONResponse(proposal.as_dict(), status_code=202)
     return proposal.as_dict()
 
 

@@ -23,6 +23,7 @@ from rich.table import Table
 
 from rxledger import bootstrap
 from rxledger.entrypoints.cli import (
+    approvals,
     audit,
     certificates,
     controlled,
@@ -67,6 +68,7 @@ replenishment.register(app)
 simulation.register(app)
 reconcile.register(app)
 audit.register(app)
+approvals.register(app)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 

@@ -4,11 +4,14 @@ partial counts split across technicians; accuracy and shrinkage."""
 from __future__ import annotations
 
 from dataclasses import asdict
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
+from rxledger.domain import errors
+from rxledger.domain.counts import Tolerance
 from rxledger.entrypoints.cli.context import console, emit_json, handles_errors, state
 from rxledger.entrypoints.cli.controlled import WitnessOption, witness
 from rxledger.services import catalog, counts
@@ -16,6 +19,10 @@ from rxledger.services import catalog, counts
 count_app = typer.Typer(help="Cycle counts: plan, count, submit, recount, investigate, approve.")
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 Site = Annotated[str, typer.Option("--site", help="Site code.")]
+
+
+tolerance_app = typer.Typer(help="Keep or forget a count tolerance of the organization.")
+count_app.add_typer(tolerance_app, name="tolerance", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -237,14 +244,23 @@ def approve(line_id: int, witness_name: WitnessOption = None, json_output: Json 
 @count_app.command("accuracy")
 @handles_errors
 def accuracy(
-    site: Annotated[str | None, typer.Option("--site")] = None, json_output: Json = False
+    site: Annotated[str | None, typer.Option("--site")] = None,
+    period: Annotated[
+        str, typer.Option("--period", help="M (month), Q (quarter) or Y (year).")
+    ] = "M",
+    json_output: Json = False,
 ) -> None:
-    """Inventory accuracy and shrinkage per site, month and dosage form."""
-    rows = counts.accuracy(state.runtime(), state.actor(), site_id=_site(site) if site else None)
+    """Inventory accuracy and shrinkage per site, period and dosage form."""
+    rows = counts.accuracy(
+        state.runtime(),
+        state.actor(),
+        site_id=_site(site) if site else None,
+        period=period.upper(),
+    )
     if json_output:
         emit_json([_row(r) for r in rows])
         return
-    table = Table("site", "month", "form", "lines", "accuracy", "shrinkage", "value")
+    table = Table("site", "period", "form", "lines", "accuracy", "shrinkage", "value")
     for r in rows:
         table.add_row(
             str(r.site_id),
@@ -260,3 +276,64 @@ def accuracy(
 
 def _row(r: counts.AccuracyRow) -> dict[str, Any]:
     return asdict(r) | {"accuracy": r.accuracy}
+
+
+@count_app.command("tolerances")
+@handles_errors
+def tolerances(json_output: Json = False) -> None:
+    """The organization's count tolerances by program (* any) and class, and the defaults."""
+    rows = counts.list_tolerances(state.runtime(), state.actor())
+    if json_output:
+        emit_json([asdict(t) for t in rows])
+        return
+    table = Table("program", "class", "units", "value", "set by", "")
+    for t in rows:
+        table.add_row(
+            t.program,
+            t.item_class,
+            str(t.units),
+            f"{t.value:,.2f}",
+            t.set_by or "",
+            "default" if t.default else "",
+        )
+    console.print(table)
+
+
+def _show_tolerance(t: Tolerance, verb: str, json_output: bool) -> None:
+    if json_output:
+        emit_json(asdict(t))
+        return
+    console.print(
+        f"{verb}: class {t.item_class} in program {t.program} tolerates {t.units} unit(s) and "
+        f"{t.value:,.2f} at cost" + (" (the default)" if t.default else "")
+    )
+
+
+@tolerance_app.command("set")
+@handles_errors
+def set_tolerance(
+    program: Annotated[str, typer.Argument(help="manual, category, abc, risk, biennial or *.")],
+    item_class: Annotated[str, typer.Argument(help="A, B, C or controlled.")],
+    units: Annotated[int, typer.Option("--units", help="Base units of difference tolerated.")],
+    value: Annotated[str, typer.Option("--value", help="Value at cost tolerated, e.g. 40.00.")],
+    json_output: Json = False,
+) -> None:
+    """Keep a tolerance for a class in a count program (administrators of every site)."""
+    try:
+        amount = Decimal(value.replace(",", ""))
+    except InvalidOperation as exc:
+        raise errors.ValidationFailed("the value is an amount, e.g. 40.00", field="value") from exc
+    kept = counts.set_tolerance(state.runtime(), state.actor(), program, item_class, units, amount)
+    _show_tolerance(kept, "Kept", json_output)
+
+
+@tolerance_app.command("unset")
+@handles_errors
+def unset_tolerance(
+    program: Annotated[str, typer.Argument(help="manual, category, abc, risk, biennial or *.")],
+    item_class: Annotated[str, typer.Argument(help="A, B, C or controlled.")],
+    json_output: Json = False,
+) -> None:
+    """Forget a kept tolerance: the class falls back to any program's rule or the default."""
+    now = counts.remove_tolerance(state.runtime(), state.actor(), program, item_class)
+    _show_tolerance(now, "Now", json_output)

@@ -22,6 +22,7 @@ from rxledger.entrypoints.cli.context import (
     parse_instant,
     state,
 )
+from rxledger.entrypoints.cli.controlled import WitnessOption, witness
 from rxledger.services import catalog, investigations, traceability
 from rxledger.services.investigations import (
     CloseInvestigation,
@@ -147,10 +148,11 @@ def close_case(
         str | None,
         typer.Option("--notified-at", help="Illegitimate: when it was sent (ISO 8601)."),
     ] = None,
+    witness_name: WitnessOption = None,
     json_output: Json = False,
 ) -> None:
     """Close as cleared (the package is released from quarantine) or illegitimate (destroyed, with
-    the notification recorded)."""
+    the notification recorded; schedule II product needs ``--witness``)."""
     state.json_output = json_output
     rt, actor = state.runtime(), state.actor()
     case = investigations.get_investigation(rt, actor, investigation_id)
@@ -162,6 +164,7 @@ def close_case(
         location,
         reference,
         _instant(notified_at),
+        witness=witness(witness_name),
     )
     done = investigations.close_investigation(rt, actor, command)
     if json_output:
@@ -249,16 +252,22 @@ def resolve(
         str | None, typer.Option("--reason", help="Reason code for a return or destruction.")
     ] = None,
     note: Annotated[str | None, typer.Option("--note", help="Why.")] = None,
+    witness_name: WitnessOption = None,
     json_output: Json = False,
 ) -> None:
     """Resolve a discrepancy: release its quarantined stock, return or destroy it (each a posted
-    document), or close it when it holds nothing."""
+    document; schedule II stock needs ``--witness``), or close it when it holds nothing."""
     state.json_output = json_output
     rt, actor = state.runtime(), state.actor()
     found = investigations.get_discrepancy(rt, actor, discrepancy_id)
     location = catalog.location_by_code(rt, actor, found.site_id, to).id if to else None
     command = ResolveDiscrepancy(
-        discrepancy_id, parse_resolution(resolution), location, reason, note
+        discrepancy_id,
+        parse_resolution(resolution),
+        location,
+        reason,
+        note,
+        witness=witness(witness_name),
     )
     done = investigations.resolve_discrepancy(rt, actor, command)
     if json_output:

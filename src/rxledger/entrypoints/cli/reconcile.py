@@ -15,6 +15,7 @@ from rich.table import Table
 
 from rxledger.domain.errors import ValidationFailed
 from rxledger.entrypoints.cli.context import console, emit_json, handles_errors, state
+from rxledger.entrypoints.cli.controlled import WitnessOption, witness
 from rxledger.services import catalog, reconciliation
 from rxledger.services.reconciliation import Comparison
 
@@ -82,7 +83,8 @@ def show(
             "" if r.counted is None else str(r.counted),
             "" if r.external is None else str(r.external),
             f"{r.difference:+d}",
-            r.status,
+            r.status
+            + (f" (awaiting approval {r.approval_id})" if r.approval_id is not None else ""),
         )
     console.print(table)
     console.print(", ".join(f"{k}: {v}" for k, v in comparison.totals().items()))
@@ -104,9 +106,13 @@ def adjust(
         str | None, typer.Option("--external-reason", help="METRC's AdjustmentReason.")
     ] = None,
     note: Annotated[str | None, typer.Option("--note")] = None,
+    witness_name: WitnessOption = None,
     json_output: Json = False,
 ) -> None:
-    """Adjust the ledger to the trusted figures and print the METRC adjustments to send."""
+    """Adjust the ledger to the trusted figures and print the METRC adjustments to send.
+
+    Above the adjustment approval policy the adjustment is held for approval instead (and no
+    METRC adjustments are printed until it posts); schedule II stock needs ``--witness``."""
     state.json_output = json_output
     if trust not in reconciliation.TRUSTS:
         raise ValidationFailed(f"--trust is one of {', '.join(reconciliation.TRUSTS)}")
@@ -120,15 +126,27 @@ def adjust(
         count_session_id=count_session,
         external_reason=external_reason,
         note=note,
+        witness=witness(witness_name),
     )
     result = proposal.as_dict()
     if json_output:
         emit_json(result)
         return
     document = proposal.document
-    console.print(f"ledger adjustment: document {document.id}" if document else "ledger: no change")
+    if proposal.held:
+        console.print(
+            f"ledger adjustment held for approval {proposal.approval_id} "
+            f"(worth {proposal.value} at standard cost): nothing posted yet"
+        )
+    else:
+        console.print(
+            f"ledger adjustment: document {document.id}" if document else "ledger: no change"
+        )
     for key, why in proposal.skipped:
         console.print(f"left alone {key}: {why}")
+    if proposal.held:
+        console.print("METRC: nothing to send until the adjustment is approved; settle again then")
+        return
     console.print("METRC POST /packages/v2/adjust:")
     print(json.dumps(result["metrc"], indent=2))
 
@@ -174,7 +192,7 @@ def _read(file: Path) -> bytes:
 
 def _write_csv(comparison: Comparison, path: Path) -> None:
     columns = ("key", "kind", "sku", "lot_number", "ledger", "counted", "external", "difference",
-               "status", "unit", "note")  # fmt: skip
+               "status", "unit", "note", "approval_id")  # fmt: skip
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(columns)

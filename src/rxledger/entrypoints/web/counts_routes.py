@@ -5,12 +5,15 @@ submitted), recounts, the investigation of a line, and approval."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from rxledger.domain import errors
+from rxledger.domain.counts import ANY_PROGRAM, ITEM_CLASSES
+from rxledger.domain.counts import PROGRAMS as COUNT_PROGRAMS
 from rxledger.domain.permissions import Permission
 from rxledger.entrypoints.web.fields import Fields
 from rxledger.entrypoints.web.render import WebRoute, handling_form, render, see_other
@@ -47,7 +50,32 @@ def index_context(ctx: WebContext, values: Mapping[str, str]) -> dict[str, Any]:
             if not loc.is_virtual
         ],
         "values": values,
+        "tolerances": counts.list_tolerances(ctx.rt, ctx.actor),
+        "may_keep_tolerances": counts.may_keep_tolerances(ctx.actor),
+        "tolerance_programs": (ANY_PROGRAM, *COUNT_PROGRAMS),
+        "item_classes": ITEM_CLASSES,
     }
+
+
+@router.post("/counts/tolerances", response_class=HTMLResponse)
+def keep_tolerance(request: Request, ctx: PostCtx, data: FormDep) -> Response:
+    """Keep a count tolerance of the organization (or forget it, ``remove``)."""
+    fields = Fields(data)
+    handling_form(request, INDEX, lambda: index_context(ctx, fields.values()))
+    program = fields.required_text("program", "program", max_length=40)
+    item_class = fields.required_text("item_class", "class", max_length=20)
+    if fields.flag("remove"):
+        counts.remove_tolerance(ctx.rt, ctx.actor, program, item_class)
+        return see_other("/counts?done=tolerance+removed#tolerances")
+    raw = (fields.text("value", max_length=30) or "").replace(",", "")
+    try:
+        value = Decimal(raw)
+    except InvalidOperation as exc:
+        raise errors.ValidationFailed("the value is an amount, e.g. 40.00", field="value") from exc
+    counts.set_tolerance(
+        ctx.rt, ctx.actor, program, item_class, fields.integer("units", "units"), value
+    )
+    return see_other("/counts?done=tolerance+kept#tolerances")
 
 
 @router.post("/counts", response_class=HTMLResponse)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from decimal import Decimal, InvalidOperation
 
 from rxledger.domain import errors
 
@@ -61,6 +62,19 @@ class Fields:
             raise errors.ValidationFailed(
                 f"{label} must be a date (YYYY-MM-DD)", field=name
             ) from exc
+
+    def optional_money(self, name: str, label: str) -> Decimal | None:
+        """An amount such as 1,250.00 (never a float); empty is none."""
+        raw = self._data.get(name, "").replace(",", "").replace(" ", "")
+        if not raw:
+            return None
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            value = Decimal("NaN")
+        if not value.is_finite() or value < 0:
+            raise errors.ValidationFailed(f"{label} must be an amount such as 12.50", field=name)
+        return value
 
     def flag(self, name: str) -> bool:
         return self._data.get(name, "") in ("1", "on", "true", "yes")

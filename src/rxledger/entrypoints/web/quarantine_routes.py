@@ -1,5 +1,7 @@
 """Quarantine & investigations: the current site's open discrepancies and DSCSA investigations,
-with resolve and close forms that show what will be posted before it is (confirm, then post)."""
+with resolve and close forms that show what will be posted before it is (confirm, then post).
+Returning or destroying schedule II stock takes a witness: their name is carried to the confirm
+page, their password is typed again there and never carried in a page."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from rxledger.domain.investigations import parse_finding, parse_resolution
 from rxledger.entrypoints.web.fields import Fields
 from rxledger.entrypoints.web.render import WebRoute, handling_form, render, see_other
 from rxledger.entrypoints.web.session import Ctx, FormDep, PostCtx, WebContext
+from rxledger.entrypoints.web.stock_forms import WITNESS_PASSWORD, witness
 from rxledger.services import catalog, investigations, reports
 from rxledger.services.investigations import (
     CloseInvestigation,
@@ -80,6 +83,7 @@ def _resolution(fields: Fields, discrepancy_id: int, *, dry_run: bool) -> Resolv
         fields.text("reason_code", max_length=40),
         fields.text("note", max_length=2000),
         dry_run=dry_run,
+        witness=witness(fields),
     )
 
 
@@ -127,6 +131,7 @@ def _close(fields: Fields, investigation_id: int, *, dry_run: bool) -> CloseInve
         fields.text("notification_reference", max_length=120),
         _utc(fields.text("notified_at", max_length=40)),
         dry_run=dry_run,
+        witness=witness(fields),
     )
 
 
@@ -160,7 +165,7 @@ def index_context(
         "discrepancies": investigations.list_discrepancies(ctx.rt, ctx.actor, site_id, "open"),
         "cases": investigations.list_investigations(ctx.rt, ctx.actor, site_id, "open"),
         **_choices(ctx, site_id),
-        "values": values or {},
+        "values": _shown(values or {}),
         "active": active,
         "done": done,
     }
@@ -170,7 +175,12 @@ def case_context(
     ctx: WebContext, investigation_id: int, values: dict[str, str], done: str = ""
 ) -> dict[str, Any]:
     case = investigations.get_investigation(ctx.rt, ctx.actor, investigation_id)
-    return {"case": case, **_choices(ctx, case.site_id), "values": values, "done": done}
+    return {"case": case, **_choices(ctx, case.site_id), "values": _shown(values), "done": done}
+
+
+def _shown(values: dict[str, str]) -> dict[str, str]:
+    """The form's values to show again: the witness's name, never their password."""
+    return {k: v for k, v in values.items() if k != WITNESS_PASSWORD}
 
 
 def confirm_context(
@@ -183,7 +193,8 @@ def confirm_context(
         "record": outcome.record,
         "closing": isinstance(outcome.record, InvestigationView),
         "preview": preview,
-        "values": fields.values(),
+        # asked again on the confirm page, never carried in it
+        "values": _shown(fields.values()),
         "action": action,
     }
 

@@ -1,6 +1,9 @@
 """The reconciliation screens of a site: import an on-hand export (METRC packages JSON, a POS or
 on-hand CSV), see the ledger against it per package or item and lot, and settle chosen rows: the
-ledger adjusted to the trusted figure and the METRC adjustments to send, shown to copy."""
+ledger adjusted to the trusted figure and the METRC adjustments to send, shown to copy. A
+settlement above the adjustment approval policy is held for approval (the rows show the approval
+they await); schedule II stock needs a witness, whose password is typed on the form and never
+carried in a page."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from rxledger.domain import errors
 from rxledger.entrypoints.web.fields import Fields
 from rxledger.entrypoints.web.render import WebRoute, handling_form, render, see_other
 from rxledger.entrypoints.web.session import Ctx, FormDep, PostCtx, WebContext
+from rxledger.entrypoints.web.stock_forms import WITNESS_PASSWORD, witness
 from rxledger.services import catalog, reconciliation
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -55,15 +59,20 @@ def snapshot(snapshot_id: int, request: Request, ctx: Ctx) -> Response:
 
 
 def snapshot_context(
-    ctx: WebContext, snapshot_id: int, proposal: reconciliation.Proposal | None
+    ctx: WebContext,
+    snapshot_id: int,
+    proposal: reconciliation.Proposal | None,
+    values: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     comparison = reconciliation.compare(ctx.rt, ctx.actor, snapshot_id)
+    kept = {k: v for k, v in (values or {}).items() if k != WITNESS_PASSWORD}
     return {
         "comparison": comparison,
         "totals": comparison.totals(),
         "reasons": catalog.list_reason_codes(ctx.rt, ctx.actor),
         "proposal": proposal,
         "metrc": json.dumps(proposal.as_dict()["metrc"], indent=2) if proposal else "",
+        "values": kept,  # the form again after a refusal: the witness's name, never the password
     }
 
 
@@ -71,7 +80,9 @@ def snapshot_context(
 def settle(snapshot_id: int, request: Request, ctx: PostCtx, data: FormDep) -> Response:
     """Adjust the ledger to the trusted figure of the ticked rows; show the METRC records."""
     fields = Fields(data)
-    handling_form(request, SNAPSHOT, lambda: snapshot_context(ctx, snapshot_id, None))
+    handling_form(
+        request, SNAPSHOT, lambda: snapshot_context(ctx, snapshot_id, None, fields.values())
+    )
     keys = [k.removeprefix("row:") for k in fields.values() if k.startswith("row:")]
     if not keys:
         raise errors.ValidationFailed("tick the rows to settle")
@@ -86,5 +97,6 @@ def settle(snapshot_id: int, request: Request, ctx: PostCtx, data: FormDep) -> R
         keys=keys,
         trust=trust,  # type: ignore[arg-type]
         idempotency_key=fields.text("idempotency_key", max_length=200),
+        witness=witness(fields),
     )
     return render(request, SNAPSHOT, snapshot_context(ctx, snapshot_id, proposal))
