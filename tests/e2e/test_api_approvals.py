@@ -159,12 +159,12 @@ def test_a_policy_is_changed_and_retired_by_an_administrator(world: ApiWorld) ->
     )
     # 300 is below 500 now: posted at once
     ok(api.post("/documents/adjustments", who="manager", json=_adjustment(world, -30)), 201)
-    # retired, the organization keeps no active adjustment policy: nothing is held, not even 900
+    # retired, the organization keeps no active adjustment policy: the default (250.00) is back
     retired = ok(
         api.patch(f"/approval-policies/{policy['id']}", who="org_admin", json={"active": False})
     )
     assert retired["active"] is False
-    ok(api.post("/documents/adjustments", who="manager", json=_adjustment(world, -90)), 201)
+    ok(api.post("/documents/adjustments", who="manager", json=_adjustment(world, -90)), 202)
     # a threshold removed with null: the policy (active again) always applies
     always = ok(
         api.patch(
@@ -189,3 +189,19 @@ def test_a_policy_is_changed_and_retired_by_an_administrator(world: ApiWorld) ->
     )
     trail = ok(api.get("/audit", who="org_admin", params={"action": "change approval policy"}))
     assert len(trail["items"]) == 3
+
+
+def test_rxledgers_own_idempotency_keys_are_refused_to_clients(world: ApiWorld) -> None:
+    api = world.api
+    held = ok(api.post("/documents/adjustments", who="manager", json=_adjustment(world, -30)), 202)
+    own = f"held-adjustment:{held['held_adjustment_id']}"
+    taken = api.post(
+        "/documents/adjustments",
+        who="manager",
+        json=_adjustment(world, -1),
+        headers={"Idempotency-Key": own},
+    )
+    error(taken, 422, "VALIDATION_ERROR")
+    # so the approver's posting, under that key, still goes through
+    decided = ok(api.post(f"/approvals/{held['approval_id']}/approve", who="pharmacist", json={}))
+    assert decided["document_id"] is not None

@@ -134,7 +134,13 @@ def test_policies_are_added_changed_and_retired(db: tuple[str, Network]) -> None
         False,
     )
     listed = ok_json(url, "chief", "approvals", "policy", "list")
-    assert [p["action"] for p in listed] == ["order", "adjustment", "non_formulary_order"]
+    # retired, the order policy leaves the built-in default in force again
+    assert [(p["action"], p["id"]) for p in listed] == [
+        ("order", added["id"]),
+        ("adjustment", None),
+        ("order", None),
+        ("non_formulary_order", None),
+    ]
     assert listed[0]["active"] is False
     assert (
         refused(url, "chief", "approvals", "policy", "add", "lunch", "--roles", "manager")

@@ -79,6 +79,20 @@ def test_a_retried_held_adjustment_finds_its_hold(net: Network) -> None:
     assert _on_hand(net, item) == 70
 
 
+def test_a_retry_of_a_rejected_hold_is_told_so(net: Network) -> None:
+    item = _stocked(net)
+    manager = person(net, "manager1", Role.MANAGER)
+    command = _adjust(net, item, -30, "adj-0003")
+    held = approvals.request_adjustment(net.rt, manager, command)
+    assert held.approval_id is not None
+    approvals.decide(net.rt, person(net, "pharm1", Role.PHARMACIST), held.approval_id, False, "no")
+    with pytest.raises(errors.StatusConflict) as refused:
+        approvals.request_adjustment(net.rt, manager, command)
+    assert refused.value.details["approval_id"] == held.approval_id
+    assert _holds(net.rt) == 1
+    assert _on_hand(net, item) == 100
+
+
 def test_holds_without_a_key_are_each_their_own(net: Network) -> None:
     item = _stocked(net)
     manager = person(net, "manager1", Role.MANAGER)
@@ -118,29 +132,54 @@ def test_an_organizations_order_policy_decides_which_orders_wait_and_who_approve
     assert purchasing.submit_requisition(net.rt, buying.buyer, small.id).status == "ordered"
 
 
-def test_retiring_the_non_formulary_policy_lets_such_orders_through(net: Network) -> None:
+def test_the_non_formulary_policy_names_who_approves_and_retired_the_default_is_back(
+    net: Network,
+) -> None:
     buying = build_buying(net)
     special = net.item("Rare 10 mg tablet", formulary_status=FormularyStatus.NON_FORMULARY)
     offer = buying.offer_of(special)
+    manager = person(net, "manager1", Role.MANAGER)
     first = buying.requisition(1, offer=offer)
     waiting = purchasing.submit_requisition(net.rt, buying.buyer, first.id)
     assert waiting.approval is not None
     assert waiting.approval.pharmacist_required
     with pytest.raises(errors.PharmacistApprovalRequired):
-        purchasing.approve_requisition(net.rt, person(net, "manager1", Role.MANAGER), first.id)
+        purchasing.approve_requisition(net.rt, manager, first.id)
 
+    # the organization lets managers approve non-formulary orders too
     kept = approvals.create_policy(
-        net.rt, net.actor, action="non_formulary_order", approver_roles="pharmacist"
+        net.rt, net.actor, action="non_formulary_order", approver_roles="pharmacist,manager"
     )
     assert kept.id is not None
+    # the waiting order is judged by the policies in force now
+    approved = purchasing.approve_requisition(net.rt, manager, first.id)
+    assert approved.status == "ordered"
+
+    # retired, the built-in default (a pharmacist's) is in force again
     approvals.update_policy(net.rt, net.actor, kept.id, active=False)
     second = buying.requisition(1, offer=offer)
-    assert purchasing.submit_requisition(net.rt, buying.buyer, second.id).status == "ordered"
-    # the first, still waiting, is judged by the policies in force now: the order policy only
-    approved = purchasing.approve_requisition(
-        net.rt, person(net, "manager1", Role.MANAGER), first.id
+    assert purchasing.submit_requisition(net.rt, buying.buyer, second.id).status == "submitted"
+    with pytest.raises(errors.PharmacistApprovalRequired):
+        purchasing.approve_requisition(net.rt, manager, second.id)
+    assert purchasing.approve_requisition(net.rt, buying.pharmacist, second.id).status == "ordered"
+
+
+def test_only_an_organization_administrator_keeps_policies_even_for_a_site(net: Network) -> None:
+    site_admin = person(net, "siteadmin", Role.ADMIN)  # administrator of CENTRAL only
+    with pytest.raises(errors.Forbidden):
+        approvals.create_policy(
+            net.rt,
+            site_admin,
+            action="non_formulary_order",
+            approver_roles="buyer",
+            site_id=net.central.id,
+        )
+    kept = approvals.create_policy(
+        net.rt, net.actor, action="adjustment", approver_roles="pharmacist", site_id=net.central.id
     )
-    assert approved.status == "ordered"
+    assert kept.id is not None
+    with pytest.raises(errors.Forbidden):
+        approvals.update_policy(net.rt, site_admin, kept.id, min_value=Decimal(10**9))
 
 
 def test_a_policy_change_is_audited_and_only_by_an_administrator(net: Network) -> None:

@@ -132,10 +132,10 @@ def test_tolerances_are_validated_and_kept_by_administrators_only(net: Network) 
     ]
 
 
-def _awaiting_approval(net: Network) -> tuple[Item, int]:
+def _awaiting_approval(net: Network, item: Item | None = None) -> tuple[Item, int]:
     """8 missing (1.00 at cost) counted by manager2, recounted by tech2, investigated by pharm1:
     the line waits for approval."""
-    item = net.item()
+    item = item or net.item()
     net.receive(item, 100)
     planner = person(net, "manager1", Role.MANAGER)
     counter = person(net, "manager2", Role.MANAGER)  # may adjust, but counted the line
@@ -265,3 +265,21 @@ def test_a_line_is_judged_by_its_items_abc_class_at_the_site(
     counts.set_tally(net.rt, tech, line.id, 109)
     counts.submit(net.rt, tech, again.id)
     assert _line(net, line.id).status == "accepted"
+
+
+def test_a_large_count_adjustment_needs_the_adjustment_policys_approver(net: Network) -> None:
+    # 8 missing at 50.00 a unit: 400.00, at or above the default adjustment policy (250.00)
+    pen = net.item("Insulin glargine pen", standard_cost=Decimal("50"))
+    item, line_id = _awaiting_approval(net, pen)
+    manager = person(net, "manager3", Role.MANAGER)
+    assert approvals.inbox(net.rt, manager) == []  # a manager may adjust, but not this much
+    with pytest.raises(errors.PharmacistApprovalRequired):
+        counts.approve(net.rt, manager, line_id)
+    pharmacist = person(net, "pharm2", Role.PHARMACIST)
+    [entry] = approvals.inbox(net.rt, pharmacist)
+    with pytest.raises(errors.PharmacistApprovalRequired):
+        approvals.decide(net.rt, manager, entry.id, True)
+    assert queries.balance(net.rt, net.actor, item_id=item.id, site_id=net.central.id) == 100
+    decision = approvals.decide(net.rt, pharmacist, entry.id, True)
+    assert decision.document_id is not None
+    assert queries.balance(net.rt, net.actor, item_id=item.id, site_id=net.central.id) == 92

@@ -81,5 +81,14 @@ def test_a_bad_tolerance_is_refused_with_its_field(
 
 
 def test_a_good_tolerance() -> None:
-    assert check_tolerance("biennial", "controlled", 0, Decimal("2.5")) == (0, Decimal("2.5000"))
+    assert check_tolerance("biennial", "C", 0, Decimal("2.5")) == (0, Decimal("2.5000"))
     assert check_tolerance("*", "A", 3, 4) == (3, Decimal("4.0000"))
+    assert check_tolerance("*", "controlled", 0, 0) == (0, Decimal(0))
+
+
+@pytest.mark.parametrize(("units", "value"), [(1, 0), (0, Decimal("0.01")), (5, Decimal(500))])
+def test_controlled_substances_tolerate_no_difference(units: int, value: Decimal) -> None:
+    # an accepted variance posts at once as the system: no witness, investigation or approval
+    with pytest.raises(errors.ValidationFailed) as raised:
+        check_tolerance("*", "controlled", units, value)
+    assert raised.value.details["field"] == "item_class"

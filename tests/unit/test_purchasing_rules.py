@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 
 from rxledger.domain import errors
-from rxledger.domain.approvals import NON_FORMULARY_ORDER, ORDER, ApprovalPolicy
+from rxledger.domain.approvals import NON_FORMULARY_ORDER, ORDER, ApprovalPolicy, default_policy
+from rxledger.domain.ledger import check_client_key
 from rxledger.domain.model import FormularyStatus, Item
 from rxledger.domain.permissions import Actor, Grant, Role
 from rxledger.domain.purchasing import (
@@ -96,9 +97,14 @@ def test_the_threshold_is_an_organizations_policy() -> None:
     # a site's policy replaces the organization's there
     lenient = ApprovalPolicy(ORDER, (Role.MANAGER,), min_value=Decimal("50.00"), site_id=SITE)
     assert not approval_need(lines((1, "10.01")), [cheap, lenient], SITE).required
-    # a retired policy of the action leaves none in force (not the default)
+    # with its only policy retired, the action falls back on the built-in default (1,000.00)
     retired = replace(cheap, active=False)
-    assert not approval_need(lines((90, "12.50")), [retired], SITE).required
+    assert not approval_need(lines((1, "10.01")), [retired], SITE).required
+    assert approval_need(lines((90, "12.50")), [retired], SITE).policies == (default_policy(ORDER),)
+    # a policy kept for another site leaves this one under the organization's (the default)
+    elsewhere = replace(lenient, site_id=SITE + 1)
+    assert approval_need(lines((1, "10.01")), [elsewhere], SITE).required is False
+    assert approval_need(lines((90, "12.50")), [elsewhere], SITE).required
 
 
 def test_the_approver_is_another_user_with_a_role_each_policy_names() -> None:
@@ -245,3 +251,12 @@ def test_another_product_is_a_substitute_only_with_a_reason() -> None:
     check_substitute(2, AMOX, other, "shortage, prescriber agreed")
     with pytest.raises(errors.ValidationFailed):
         check_substitute(1, AMOX, AMOX, "same item")
+
+
+def test_rxledgers_own_idempotency_keys_are_not_a_clients() -> None:
+    for key in ("held-adjustment:1", "Count-Line:4:approved", "reconcile:1:ledger:a", "preview:x"):
+        with pytest.raises(errors.ValidationFailed) as refused:
+            check_client_key(key)
+        assert refused.value.details["field"] == "idempotency_key"
+    assert check_client_key("rx-2026-0001") == "rx-2026-0001"
+    assert check_client_key(None) is None

@@ -3,9 +3,9 @@
 A policy names an action ("adjustment", ...), optional value and quantity thresholds (reached at
 or above; a policy without thresholds always applies), the roles that may approve, and a site
 (``None``: every site of the organization). For a site, active site-specific policies of the
-action replace the organization-wide ones; of the policies whose threshold is reached, the
-strictest applies: the one with the fewest approver roles, then the lowest value threshold. An
-organization with no policy at all for an action gets the default one (``DEFAULT_POLICIES``).
+action replace the organization-wide ones, and those the built-in default (``DEFAULT_POLICIES``);
+of the policies whose threshold is reached, the strictest applies: the one with the fewest
+approver roles, then the lowest value threshold.
 Whoever decides is never the requester (maker ≠ checker) and holds an approver role at the site.
 """
 
@@ -109,14 +109,14 @@ def required(
 ) -> ApprovalPolicy | None:
     """The policy whose approval a request needs, or ``None`` when it goes through at once.
 
-    ``policies`` are the organization's (active or not); none at all for the action means the
-    default policy applies."""
-    of_action = [p for p in policies if p.action == action]
-    if not of_action:
-        of_action = [p for p in DEFAULT_POLICIES if p.action == action]
-    active = [p for p in of_action if p.active and p.site_id in (None, site_id)]
-    specific = [p for p in active if p.site_id is not None and p.site_id == site_id]
-    applicable = specific or [p for p in active if p.site_id is None]
+    ``policies`` are the organization's, active or retired. The most specific level with an
+    active policy of the action applies: the site's own, else the organization-wide ones, else
+    the built-in default — so retiring a policy, or keeping one for another site, never leaves a
+    site without control (to waive one, keep a policy with a high threshold)."""
+    active = [p for p in policies if p.action == action and p.active]
+    specific = [p for p in active if site_id is not None and p.site_id == site_id]
+    organization = [p for p in active if p.site_id is None]
+    applicable = specific or organization or [p for p in DEFAULT_POLICIES if p.action == action]
     reached = [p for p in applicable if p.reached(value, quantity)]
     if not reached:
         return None

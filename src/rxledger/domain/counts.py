@@ -138,6 +138,14 @@ def check_tolerance(program: str, klass: str, units: object, value: object) -> t
         )
     if amount != amount.quantize(Decimal("0.0001")):
         raise errors.ValidationFailed("the value has at most 4 decimal places", field="value")
+    if klass == CONTROLLED and (units or amount):
+        # an accepted variance posts as the system, with no witness, investigation or approval
+        raise errors.ValidationFailed(
+            "controlled substances tolerate no difference: every variance is recounted, "
+            "investigated and approved",
+            field="item_class",
+            item_class=klass,
+        )
     return units, amount.quantize(Decimal("0.0001"))
 
 

@@ -152,6 +152,27 @@ def check_occurred_at(
         )
 
 
+# Idempotency keys rxledger makes for its own postings; a client's key may not take one of them
+# first (a held adjustment or a count line could then never be posted).
+RESERVED_KEY_PREFIXES = (
+    "held-adjustment:",
+    "count-line:",
+    "receiving-session:",
+    "reconcile:",
+    "preview:",
+)
+
+
+def check_client_key(key: str | None) -> str | None:
+    """A client's idempotency key, refused when it starts as rxledger's own keys do."""
+    if key is not None and key.lower().startswith(RESERVED_KEY_PREFIXES):
+        raise errors.ValidationFailed(
+            f"idempotency keys starting {', '.join(RESERVED_KEY_PREFIXES)} are rxledger's own",
+            field="idempotency_key",
+        )
+    return key
+
+
 def fingerprint(payload: Mapping[str, Any]) -> str:
     """A stable SHA-256 of a command's payload, to tell a retry from a different write."""
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)

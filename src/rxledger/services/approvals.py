@@ -96,12 +96,17 @@ class Decision:
 
 
 def list_policies(rt: Runtime, actor: Actor) -> list[ApprovalPolicy]:
-    """The organization's policies, and the default of each action it keeps none for."""
+    """The organization's policies (organization-wide ones, and those of the sites the actor
+    sees), and the built-in default of each action without an active organization-wide one (in
+    force wherever no site policy of the action is)."""
     actor.require_anywhere(Permission.VIEW)
     with rt.uow(read_only=True) as uow:
-        stored = _policies(uow.connection, actor.organization_id)
-    covered = {p.action for p in stored}
-    return stored + [p for p in DEFAULT_POLICIES if p.action not in covered]
+        conn = uow.connection
+        stored = _policies(conn, actor.organization_id)
+        seen = visible_site_ids(conn, actor)
+    shown = [p for p in stored if p.site_id is None or seen is None or p.site_id in seen]
+    covered = {p.action for p in stored if p.active and p.site_id is None}
+    return shown + [p for p in DEFAULT_POLICIES if p.action not in covered]
 
 
 def create_policy(
@@ -115,8 +120,8 @@ def create_policy(
     site_id: int | None = None,
     active: bool = True,
 ) -> ApprovalPolicy:
-    """Keep a policy (``manage_sites``: at the site, or at every site for an organization-wide
-    one). Site policies of an action replace the organization-wide ones at that site."""
+    """Keep a policy (``manage_sites`` through an organization-wide grant, for a site policy too).
+    Site policies of an action replace the organization-wide ones at that site."""
     _require_policy_rights(actor, site_id)
     policy = ApprovalPolicy(
         action, parse_roles(approver_roles), min_value, min_quantity, site_id, active
@@ -218,16 +223,18 @@ def update_policy(
 
 
 def _require_policy_rights(actor: Actor, site_id: int | None) -> None:
-    if site_id is not None:
-        actor.require(Permission.MANAGE_SITES, site_id)
-        return
+    """Policies are kept by administrators of the whole organization, site policies too: a site
+    policy replaces the organization's at its site, so a site's own administrator could otherwise
+    waive the organization's controls there."""
     if not any(
         g.site_id is ALL_SITES and Permission.MANAGE_SITES in ROLE_PERMISSIONS[g.role]
         for g in actor.grants
     ):
         raise errors.Forbidden(
-            f"{actor.username} may not manage organization-wide approval policies",
+            f"{actor.username} may not keep approval policies: that needs an "
+            "organization-wide administrator",
             permission=Permission.MANAGE_SITES.value,
+            site_id=site_id,
         )
 
 
@@ -512,6 +519,16 @@ def _may_decide(
             actor.require(Permission.ADJUST, row.site_id)
             subject = lines[row.subject_id]
             _check_count_approver(subject.counters, subject.investigator, actor.username)
+            # a count adjustment is an adjustment: its policy's approver roles apply too
+            policy = required(
+                ADJUSTMENT,
+                Decimal(row.value or 0),
+                int(row.quantity or 0),
+                policies,
+                site_id=row.site_id,
+            )
+            if policy is not None:
+                check_decider((), actor.username, actor.roles_at(row.site_id), policy)
         else:
             return False
     except errors.Forbidden:
@@ -585,6 +602,14 @@ def _replay_hold(rt: Runtime, actor: Actor, cmd: stock.Adjust) -> AdjustmentOutc
                 f"(held adjustment {held.id})",
                 key=key,
                 held_adjustment_id=held.id,
+            )
+        if held.status == "rejected":
+            raise errors.StatusConflict(
+                f"held adjustment {held.id} was rejected (approval {held.approval_id}); "
+                "request it again with another idempotency key",
+                status="rejected",
+                held_adjustment_id=held.id,
+                approval_id=held.approval_id,
             )
         value = Decimal(held.value)
         if held.document_id is not None:

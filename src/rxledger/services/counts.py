@@ -27,11 +27,14 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Row
+from sqlalchemy.exc import IntegrityError
 
+from rxledger.adapters import approvals_repository as ar
 from rxledger.adapters import counts_repository as cr
 from rxledger.adapters import repository as repo
 from rxledger.domain import errors
 from rxledger.domain import scanning as scanning_rules
+from rxledger.domain.approvals import ADJUSTMENT, check_decider, required
 from rxledger.domain.counts import (
     ANY_PROGRAM,
     PROGRAMS,
@@ -499,8 +502,9 @@ def _new_line(
                 "item_id": item_id,
                 "lot_id": lot_id,
                 "status": LineStatus.OPEN.value,
-                # another lot of a listed item keeps its class; an unlisted item has none (C)
-                "item_class": next((x.item_class for x in lines if x.item_id == item_id), None),
+                # another lot of a listed item keeps its class; a product found that was not on
+                # the list is judged by the strictest class (its class is not computed per scan)
+                "item_class": next((x.item_class for x in lines if x.item_id == item_id), "A"),
             }
         ],
     )
@@ -887,7 +891,25 @@ def _awaiting_approval(
     require_line_status(LineStatus(line.status), LineStatus.APPROVAL)
     entries = cr.entries(conn, [line.id])
     check_approver({e.counted_by for e in entries}, line.investigated_by, actor.username)
+    _check_adjustment_policy(conn, actor, session, line, entries)
     return line, session, entries
+
+
+def _check_adjustment_policy(
+    conn: Connection, actor: Actor, session: Row[Any], line: Row[Any], entries: list[Row[Any]]
+) -> None:
+    """A count adjustment is an adjustment: at or above the organization's adjustment policy its
+    approver also holds a role the policy names (by default a pharmacist from 250.00 at cost)."""
+    last = max(entries, key=lambda e: e.round)
+    units = abs(variance(last.counted, last.system_at_count))
+    if not units:
+        return
+    item = repo.items_by_id(conn, actor.organization_id, {line.item_id})[line.item_id]
+    value = (Decimal(units) * item.standard_cost).quantize(Decimal("0.0001"))
+    policies = ar.policies(conn, actor.organization_id)
+    policy = required(ADJUSTMENT, value, units, policies, site_id=session.site_id)
+    if policy is not None:
+        check_decider((), actor.username, actor.roles_at(session.site_id), policy)
 
 
 def _decide_approval(
@@ -960,6 +982,16 @@ def set_tolerance(
     the one kept before; organization-wide, so it needs ``manage_sites`` at every site."""
     _require_settings(actor)
     units, amount = check_tolerance(program, item_class, units, value)
+    try:
+        return _save_tolerance(rt, actor, program, item_class, units, amount)
+    except IntegrityError:
+        # another administrator kept the first rule of this (program, class) meanwhile: replace it
+        return _save_tolerance(rt, actor, program, item_class, units, amount)
+
+
+def _save_tolerance(
+    rt: Runtime, actor: Actor, program: str, item_class: str, units: int, amount: Decimal
+) -> Tolerance:
     now = rt.clock.now()
     with rt.uow() as uow:
         conn = uow.connection

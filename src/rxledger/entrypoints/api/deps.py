@@ -7,8 +7,10 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AfterValidator
 
-from rxledger.domain.errors import Unauthenticated
+from rxledger.domain.errors import Unauthenticated, ValidationFailed
+from rxledger.domain.ledger import check_client_key
 from rxledger.domain.permissions import Actor
 from rxledger.services import audit, identity
 from rxledger.services.runtime import Runtime
@@ -66,14 +68,26 @@ async def get_paging(
 
 PagingDep = Annotated[Paging, Depends(get_paging)]
 
+
+def _client_key(key: str | None) -> str | None:
+    """rxledger's own key prefixes are refused (422), as any other invalid header."""
+    try:
+        return check_client_key(key)
+    except ValidationFailed as exc:
+        raise ValueError(exc.message) from None
+
+
 IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
         min_length=1,
         max_length=200,
-        description="A retry with the same key returns the first result and posts nothing.",
+        description="A retry with the same key returns the first result and posts nothing. "
+        "Keys starting held-adjustment:, count-line:, receiving-session:, reconcile: or "
+        "preview: are rxledger's own.",
     ),
+    AfterValidator(_client_key),
 ]
 
 

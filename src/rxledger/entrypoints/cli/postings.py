@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from rxledger.domain.ledger import check_client_key
 from rxledger.domain.model import LocationType
 from rxledger.entrypoints.cli.context import (
     console,
@@ -45,7 +46,7 @@ def _header(
     key: str | None,
     reason: str | None = None,
 ) -> Header:
-    return Header(reference, note, reason, parse_instant(occurred_at), key)
+    return Header(reference, note, reason, parse_instant(occurred_at), check_client_key(key))
 
 
 def print_document(doc: PostedDocument, json_output: bool) -> None:

@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from rxledger.domain.errors import ValidationFailed
+from rxledger.domain.ledger import check_client_key
 from rxledger.entrypoints.cli.context import (
     console,
     emit_json,
@@ -103,7 +104,9 @@ def po_receive(
     location_id = catalog.location_by_code(rt, actor, found.site_id, location).id
     swaps = dict(_substitute(found, spec) for spec in substitute or [])
     lines = [_receipt_line(found, spec, swaps, reason) for spec in line]
-    header = Header(note=note, occurred_at=parse_instant(occurred_at), idempotency_key=key)
+    header = Header(
+        note=note, occurred_at=parse_instant(occurred_at), idempotency_key=check_client_key(key)
+    )
     result = purchasing.receive_purchase_order(
         rt, actor, purchasing.ReceivePurchaseOrder(found.id, location_id, lines, header)
     )

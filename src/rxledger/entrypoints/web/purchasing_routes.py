@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from rxledger.domain import errors
+from rxledger.domain.ledger import check_client_key
 from rxledger.domain.model import LocationType
 from rxledger.domain.permissions import Permission, Role
 from rxledger.entrypoints.web.fields import Fields
@@ -213,7 +214,8 @@ def _command(ctx: WebContext, order_id: int, fields: Fields) -> ReceivePurchaseO
     if not lines:
         raise errors.ValidationFailed("enter the quantity received of at least one line")
     header = Header(
-        note=fields.text("note", max_length=500), idempotency_key=fields.text("idempotency_key")
+        note=fields.text("note", max_length=500),
+        idempotency_key=check_client_key(fields.text("idempotency_key")),
     )
     location = fields.integer("location_id", "location")
     return ReceivePurchaseOrder(order_id, location, lines, header)

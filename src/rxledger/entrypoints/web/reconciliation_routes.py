@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 
 from rxledger.domain import errors
+from rxledger.domain.ledger import check_client_key
 from rxledger.entrypoints.web.fields import Fields
 from rxledger.entrypoints.web.render import WebRoute, handling_form, render, see_other
 from rxledger.entrypoints.web.session import Ctx, FormDep, PostCtx, WebContext
@@ -96,7 +97,7 @@ def settle(snapshot_id: int, request: Request, ctx: PostCtx, data: FormDep) -> R
         fields.text("reason_code", max_length=40) or "COUNT",
         keys=keys,
         trust=trust,  # type: ignore[arg-type]
-        idempotency_key=fields.text("idempotency_key", max_length=200),
+        idempotency_key=check_client_key(fields.text("idempotency_key", max_length=200)),
         witness=witness(fields),
     )
     return render(request, SNAPSHOT, snapshot_context(ctx, snapshot_id, proposal))

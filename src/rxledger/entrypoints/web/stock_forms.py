@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rxledger.domain import errors
+from rxledger.domain.ledger import check_client_key
 from rxledger.domain.model import Item, LocationType
 from rxledger.domain.permissions import Permission
 from rxledger.entrypoints.web.fields import Fields
@@ -53,7 +54,7 @@ def header(f: Fields) -> Header:
     return Header(
         reference=f.text("reference", max_length=120),
         note=f.text("note", max_length=500),
-        idempotency_key=f.text("idempotency_key"),
+        idempotency_key=check_client_key(f.text("idempotency_key")),
     )
 
 
