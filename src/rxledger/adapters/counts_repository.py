@@ -7,7 +7,19 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from rxledger.adapters import tables as t
 from rxledger.adapters import tables_control as c
@@ -366,24 +378,22 @@ def items_with_recent_variance(
     return {int(r[0]) for r in rows}
 
 
+# Built once: every posting asks it (its values bound at each call).
+_FREEZING = select(c.count_sessions.c.id).where(
+    c.count_sessions.c.organization_id == bindparam("org_id"),
+    c.count_sessions.c.site_id == bindparam("site_id"),
+    c.count_sessions.c.status == "open",
+    c.count_sessions.c.freeze.is_(True),
+)
+
+
 def frozen_locations(
     conn: Connection, org_id: int, site_id: int, location_ids: Collection[int]
 ) -> dict[int, int]:
     """Of ``location_ids``, those on an open count of the site that freezes them, with the count;
     one probe of the (site, status) index when no freezing count is open."""
-    s, cl = c.count_sessions.c, c.count_lines.c
-    freezing = (
-        conn.execute(
-            select(s.id).where(
-                s.organization_id == org_id,
-                s.site_id == site_id,
-                s.status == "open",
-                s.freeze.is_(True),
-            )
-        )
-        .scalars()
-        .all()
-    )
+    cl = c.count_lines.c
+    freezing = conn.execute(_FREEZING, {"org_id": org_id, "site_id": site_id}).scalars().all()
     if not freezing or not location_ids:
         return {}
     rows = conn.execute(
