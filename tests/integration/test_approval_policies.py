@@ -206,3 +206,16 @@ def test_a_policy_change_is_audited_and_only_by_an_administrator(net: Network) -
     [row] = audit.search(net.rt, net.actor, AuditQuery(action="change approval policy"))
     assert '"min_quantity":10' in (row.after or "").replace(" ", "")
     assert [p for p in approvals.list_policies(net.rt, net.actor) if p.id == policy.id] == [changed]
+
+
+def test_a_policy_names_only_roles_that_can_decide_its_action(net: Network) -> None:
+    for action, roles in (("adjustment", "pharmacist,buyer"), ("order", "technician")):
+        with pytest.raises(errors.ValidationFailed) as refused:
+            approvals.create_policy(net.rt, net.actor, action=action, approver_roles=roles)
+        assert refused.value.details["field"] == "approver_roles"
+    kept = approvals.create_policy(
+        net.rt, net.actor, action="order", approver_roles="manager", min_value=Decimal(1)
+    )
+    assert kept.id is not None
+    with pytest.raises(errors.ValidationFailed):
+        approvals.update_policy(net.rt, net.actor, kept.id, approver_roles="auditor")

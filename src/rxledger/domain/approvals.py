@@ -11,18 +11,26 @@ Whoever decides is never the requester (maker ≠ checker) and holds an approver
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 
 from rxledger.domain import errors
-from rxledger.domain.permissions import Role
+from rxledger.domain.permissions import ROLE_PERMISSIONS, Permission, Role
 
 ADJUSTMENT = "adjustment"  # a stock adjustment, valued at standard cost of its absolute deltas
 ORDER = "order"  # a requisition, valued at its pack prices, its quantity in base units
 NON_FORMULARY_ORDER = "non_formulary_order"  # a requisition with a non-formulary line
-# The actions policies may be kept for.
-KNOWN_ACTIONS = frozenset({ADJUSTMENT, ORDER, NON_FORMULARY_ORDER})
+# The actions policies may be kept for, and the permission whoever decides one needs anyway.
+DECIDING_PERMISSION: Mapping[str, Permission] = MappingProxyType(
+    {
+        ADJUSTMENT: Permission.ADJUST,
+        ORDER: Permission.APPROVE_ORDERS,
+        NON_FORMULARY_ORDER: Permission.APPROVE_ORDERS,
+    }
+)
+KNOWN_ACTIONS = frozenset(DECIDING_PERMISSION)
 MAX_VALUE = Decimal("9999999999.9999")
 
 
@@ -97,6 +105,16 @@ def check_policy(policy: ApprovalPolicy) -> None:
         )
     if not policy.approver_roles:
         raise errors.ValidationFailed("a policy names its approver roles", field="approver_roles")
+    needed = DECIDING_PERMISSION[policy.action]
+    unable = [r.value for r in policy.approver_roles if needed not in ROLE_PERMISSIONS[r]]
+    if unable:
+        # an approval only they could give would wait for ever
+        raise errors.ValidationFailed(
+            f"{', '.join(unable)} may not {needed.value.replace('_', ' ')}, so cannot approve "
+            f"a {policy.action.replace('_', ' ')}",
+            field="approver_roles",
+            unable=unable,
+        )
 
 
 def required(
