@@ -29,21 +29,26 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from rxledger.adapters.database import create_db_engine
+from rxledger.demo.people import DEMO_USERS
 from rxledger.domain import errors
 from rxledger.domain.clock import SystemClock
 from rxledger.domain.permissions import Actor, Grant, Role
 from rxledger.domain.purchasing import ReceiptStatus
 from rxledger.entrypoints.api.app import create_app
 from rxledger.services import (
+    approvals,
     catalog,
+    counts,
     identity,
     imports,
     purchasing,
     queries,
     receiving,
     replenishment,
+    stock,
 )
 from rxledger.services.catalog import NewItem, PackageSpec
+from rxledger.services.posting import Header
 from rxledger.services.purchasing import (
     NewRequisition,
     NewSupplier,
@@ -54,6 +59,7 @@ from rxledger.services.runtime import Runtime
 from tests.e2e.conftest import PASSWORD, LiveServer, build_world, serve
 from tests.receiving_builders import BOTTLE_GTIN, CASE_1, EPCIS_XML, bottle_scan, sscc_scan
 
+DEMO_PHARMACIST = next(u for u in DEMO_USERS if u.username == "pharmacist")
 DESKTOP = {"width": 1280, "height": 800}
 TABLET = {"width": 820, "height": 1180}
 ASN = Path(__file__).parents[1] / "fixtures" / "x12" / "wholesaler_856.edi"
@@ -72,6 +78,8 @@ class Screens:
     order_id: int  # a purchase order of the site
     out: Path
     chart_item_id: int = 0  # an item whose forecast chart is shown (default: item_id)
+    count_id: int = 0  # an open blind count, partly counted
+    approver: tuple[str, str] = ("", "")  # a pharmacist (user name, password) with work waiting
 
     def __post_init__(self) -> None:
         self.chart_item_id = self.chart_item_id or self.item_id
@@ -94,6 +102,8 @@ def screens(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         central = world.central
         session_id = _receiving_in_progress(rt, world.admin, world.admin, central.id)
         order_id = _small_purchasing(rt, world.admin, central.id, world.item.id)
+        world.add_user("pharm1", Grant(Role.PHARMACIST, central.id))
+        count_id = _small_control(rt, world.admin, central.id, world.item.id)
         screens = Screens(
             serve(world.app),
             "admin1",
@@ -103,6 +113,8 @@ def screens(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> 
             session_id,
             order_id,
             out,
+            count_id=count_id,
+            approver=("pharm1", PASSWORD),
         )
     yield screens
     screens.server.stop()
@@ -144,7 +156,35 @@ def _on_the_demo(rt: Runtime, out: Path) -> Screens:
         order_id,
         out,
         _most_ordered(rt, system, site.id),
+        next((c.id for c in counts.list_counts(rt, system, status="open")), 0),
+        (DEMO_PHARMACIST.username, DEMO_PHARMACIST.password),
     )
+
+
+def _small_control(rt: Runtime, admin: Actor, site_id: int, item_id: int) -> int:
+    """A blind count of the site's stock with its first line counted, and a write-off of the
+    item worth more than the adjustment policy lets through, waiting for a pharmacist. The id
+    of the count."""
+    manager = Actor(admin.organization_id, "manager1", None, (Grant(Role.MANAGER, site_id),))
+    [lot] = [
+        b
+        for b in queries.balances(rt, admin, site_id=site_id, item_id=item_id)
+        if b.on_hand >= 2500
+    ][:1]
+    count = counts.create_count(
+        rt,
+        manager,
+        counts.NewCount(
+            site_id, "Shelf count · storage", location_ids=[lot.location_id], assigned_to="tech1"
+        ),
+    )
+    first = count.lines[0]
+    counts.set_tally(rt, manager, first.id, lot.on_hand if first.lot_id == lot.lot_id else 0)
+    crushed = stock.AdjustLine(item_id, lot.location_id, lot.lot_id, "DAMAGED", -2400)  # 300.00
+    approvals.request_adjustment(
+        rt, manager, stock.Adjust(site_id, [crushed], Header(note="a carton crushed on the dock"))
+    )
+    return count.id
 
 
 def _most_ordered(rt: Runtime, system: Actor, site_id: int) -> int:
@@ -222,7 +262,12 @@ def shoot(page: Page, screens: Screens, name: str, *, full_page: bool = False) -
     page.screenshot(path=str(screens.out / f"{name}.png"), full_page=full_page)
 
 
-def signed_in_page(chromium: Browser, screens: Screens, viewport: dict[str, int]) -> Page:
+def signed_in_page(
+    chromium: Browser,
+    screens: Screens,
+    viewport: dict[str, int],
+    user: tuple[str, str] | None = None,
+) -> Page:
     context = chromium.new_context(base_url=screens.server.url, viewport=viewport)  # type: ignore[arg-type]
     page = context.new_page()
     problems: list[str] = []
@@ -230,8 +275,9 @@ def signed_in_page(chromium: Browser, screens: Screens, viewport: dict[str, int]
     page.on("pageerror", lambda e: problems.append(str(e)))
     page.problems = problems  # type: ignore[attr-defined]
     page.goto("/signin")
-    page.get_by_label("User name").fill(screens.username)
-    page.get_by_label("Password").fill(PASSWORD)
+    username, password = user or (screens.username, PASSWORD)
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill(password)
     return page
 
 
@@ -291,6 +337,26 @@ def test_goods_coming_in_at_desktop_size(chromium: Browser, screens: Screens) ->
     shoot(page, screens, "replenishment")
     visit(page, f"/replenishment/items/{screens.chart_item_id}")
     shoot(page, screens, "forecast-chart")
+    assert page.problems == []  # type: ignore[attr-defined]
+    page.context.close()
+
+
+def test_inventory_control_at_desktop_size(chromium: Browser, screens: Screens) -> None:
+    page = signed_in_page(chromium, screens, DESKTOP, screens.approver)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/dashboard")
+    visit(page, "/approvals")
+    assert page.locator('[data-inbox] [data-subject="adjustment"]').count() >= 1
+    shoot(page, screens, "approvals")
+    visit(page, "/approvals/policies")
+    assert page.locator("[data-policies] [data-policy]").count() >= 3
+    shoot(page, screens, "approval-policies")
+    visit(page, "/counts")
+    shoot(page, screens, "counts")
+    visit(page, f"/counts/{screens.count_id}")
+    shoot(page, screens, "count", full_page=True)
+    visit(page, "/audit")
+    shoot(page, screens, "audit")
     assert page.problems == []  # type: ignore[attr-defined]
     page.context.close()
 

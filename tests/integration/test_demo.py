@@ -26,7 +26,8 @@ from rxledger.demo.products import DpdProduct, Ingredient, dea_schedule
 from rxledger.domain.clock import ManualClock
 from rxledger.domain.identifiers import Ndc, normalize_gtin
 from rxledger.domain.model import DeaSchedule, LocationType
-from rxledger.services import catalog, integrity, queries
+from rxledger.domain.permissions import Grant, Role
+from rxledger.services import approvals, catalog, counts, integrity, queries
 from rxledger.services.runtime import Actor, Runtime
 
 SMALL = {"seed": 7, "item_count": 25, "days": 60}
@@ -58,7 +59,29 @@ def test_small_demo_builds_a_sound_realistic_network(
     assert_items_carry_valid_identifiers(rt, actor, summary)
     assert_lots_are_staggered(rt, actor, clock)
     assert_dispensing_on_most_days(rt, summary)
+    assert_inventory_control_waits(rt, actor)
     assert_same_seed_same_demo(rt, second_sqlite_url, summary)
+
+
+def assert_inventory_control_waits(rt: Runtime, actor: Actor) -> None:
+    """A half-counted blind count, a line waiting for its recount, a write-off in the inbox."""
+    central = next(s for s in catalog.list_sites(rt, actor) if s.code == "CENTRAL")
+    listed = counts.list_counts(rt, actor)
+    assert {c.status for c in listed} == {"open", "submitted"}
+    submitted = next(c for c in listed if c.status == "submitted")
+    [line] = counts.get_count(rt, actor, submitted.id).lines
+    assert line.status == "recount"
+    assert line.counters == {"tech"}
+    today = next(c for c in listed if c.status == "open")
+    lines = counts.get_count(rt, actor, today.id).lines
+    assert 0 < sum(1 for x in lines if x.tally is not None) < len(lines)
+    pharmacist = Actor(
+        actor.organization_id, "pharmacist", None, (Grant(Role.PHARMACIST, central.id),)
+    )
+    [held] = [x for x in approvals.inbox(rt, pharmacist) if x.subject_type == "adjustment"]
+    assert held.requested_by == "manager"
+    assert held.value is not None
+    assert held.value >= 250
 
 
 def assert_sites_and_locations(rt: Runtime, actor: Actor, summary: DemoSummary) -> None:

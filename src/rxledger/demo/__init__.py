@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rxledger.demo.control import seed_control
 from rxledger.demo.demand import demand_plan, stocking_points
 from rxledger.demo.history import HistoryWalk
 from rxledger.demo.network import ORGANIZATION_CODE, build_network
@@ -86,6 +87,7 @@ def build_demo(
     walk = HistoryWalk(demo_rt, clock, network, plan, start.date(), end_at.date(), rng)
     tally = walk.run(days, start, lambda done, total: report(STAGE_HISTORY, done, total))
     bought = seed_purchasing(demo_rt, clock, network, item_ids)
+    seed_control(demo_rt, clock, network)
     return DemoSummary(
         organization=network.organization.code,
         sites=len(network.sites),
