@@ -354,7 +354,7 @@ def test_inventory_control_at_desktop_size(chromium: Browser, screens: Screens) 
     visit(page, "/counts")
     shoot(page, screens, "counts")
     visit(page, f"/counts/{screens.count_id}")
-    shoot(page, screens, "count", full_page=True)
+    shoot(page, screens, "count")
     visit(page, "/audit")
     shoot(page, screens, "audit")
     assert page.problems == []  # type: ignore[attr-defined]
