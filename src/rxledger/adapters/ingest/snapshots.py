@@ -12,8 +12,15 @@ line number, or every bad package by its JSON path):
 - **On-hand CSV** (``source="pos"`` or ``"csv"``): a header with one identifier column (``sku``,
   ``ndc``, ``gtin`` or ``barcode``, the first present), an optional ``lot`` and ``quantity``, a
   whole number of the item's base units, not negative.
-- **POS sales CSV**: ``date`` (YYYY-MM-DD), ``sku``, ``quantity`` (whole base units; negative for
-  a refund).
+- **POS sales CSV**: ``date`` (YYYY-MM-DD, or an ISO date and time), ``sku``, ``quantity`` (whole
+  base units; negative for a refund).
+
+Exports name their columns as they please: a header is compared case-, space- and
+punctuation-blind, and the usual names stand for each column (``Item Number`` or ``PLU`` for the
+SKU, ``UPC`` for a barcode, ``NDC11`` for the NDC, ``Qty``, ``On Hand`` or ``QOH`` for the
+quantity, ``Batch`` for the lot, ``Qty Sold`` for sales, ``Transaction Date`` for the day; see
+``_ALIASES``). The delimiter is the first of comma, semicolon, tab or bar the header uses, and a
+quantity may group its thousands with commas (``1,250``) but never carries a fraction.
 
 Every reader refuses a file over the ingest limit before parsing it.
 """
@@ -22,8 +29,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -34,6 +42,49 @@ from rxledger.domain.errors import InvalidInputFile, ShipmentDataRejected
 Source = Literal["metrc", "pos", "csv"]
 SOURCES: tuple[Source, ...] = ("metrc", "pos", "csv")
 IDENTIFIER_COLUMNS = ("sku", "ndc", "gtin", "barcode")
+# The names exports use for each column, after ``_column_key`` (lower case, runs of spaces and
+# punctuation as one underscore).
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "sku": (
+        "sku",
+        "item_sku",
+        "item_number",
+        "item_no",
+        "item_code",
+        "product_code",
+        "product_sku",
+        "plu",
+    ),
+    "ndc": ("ndc", "ndc10", "ndc_10", "ndc11", "ndc_11", "ndc_code", "national_drug_code"),
+    "gtin": ("gtin", "gtin14", "gtin_14", "gtin13"),
+    "barcode": ("barcode", "upc", "upc_code", "upc_a", "ean", "ean13", "scan_code"),
+    "lot": ("lot", "lot_number", "lot_no", "lot_num", "batch", "batch_number", "batch_no"),
+    "quantity": (
+        "quantity",
+        "qty",
+        "on_hand",
+        "onhand",
+        "qty_on_hand",
+        "quantity_on_hand",
+        "qoh",
+        "unit_count",
+        "count",
+        "quantity_sold",
+        "qty_sold",
+        "units_sold",
+    ),
+    "date": (
+        "date",
+        "day",
+        "sale_date",
+        "sales_date",
+        "sold_on",
+        "transaction_date",
+        "business_date",
+    ),
+}
+_DELIMITERS = ",;\t|"
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+")
 MAX_REPORTED = 20
 _UNIT_FIELDS = ("UnitOfMeasureName", "UnitOfMeasureAbbreviation")
 
@@ -206,7 +257,7 @@ def read_sales_csv(data: bytes, *, name: str = "sales.csv") -> list[SalesRow]:
             row_problems.append(Problem(f"line {line}", "sku", sku, "is empty"))
         text = _cell(header, cells, "date")
         try:
-            day = date.fromisoformat(text)
+            day = _day(text)
         except ValueError:
             row_problems.append(Problem(f"line {line}", "date", text, "is not a date (YYYY-MM-DD)"))
         quantity = _whole(line, _cell(header, cells, "quantity"), row_problems, signed=True)
@@ -227,13 +278,40 @@ def _csv(data: bytes, name: str) -> tuple[list[str], list[tuple[int, list[str]]]
         raise InvalidInputFile(
             f"{name}: the file is not UTF-8 text ({exc.reason} at byte {exc.start})", problems=[]
         ) from exc
-    reader = csv.reader(io.StringIO(text, newline=""))
+    first = text.split("\n", 1)[0]
+    delimiter = min((d for d in _DELIMITERS if d in first), key=first.index, default=",")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        header = [column.strip().lower() for column in next(reader, [])]
+        header = _canonical_header(next(reader, []))
         rows = [(reader.line_num, row) for row in reader if any(c.strip() for c in row)]
     except csv.Error as exc:
         raise InvalidInputFile(f"{name}: line {reader.line_num}: {exc}", problems=[]) from exc
     return header, rows
+
+
+def _column_key(text: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", text.strip().lower()).strip("_")
+
+
+def _canonical_header(columns: list[str]) -> list[str]:
+    """Each column under the name rxledger reads it by (``sku``, ``quantity``, ...), or its own
+    normalized name; the first column of a kind wins when an export repeats one."""
+    names: dict[str, str] = {alias: kind for kind, aliases in _ALIASES.items() for alias in aliases}
+    taken: set[str] = set()
+    header = []
+    for column in columns:
+        key = _column_key(column)
+        kind = names.get(key, key)
+        header.append(kind if kind not in taken else key)
+        taken.add(kind)
+    return header
+
+
+def _day(text: str) -> date:
+    """``YYYY-MM-DD``, or an ISO date and time (the sale's day as the export wrote it)."""
+    if len(text) > 10 and text[10] in "T ":
+        return datetime.fromisoformat(text).date()
+    return date.fromisoformat(text)
 
 
 def _require_columns(name: str, missing: list[str]) -> None:
@@ -252,7 +330,10 @@ def _cell(header: list[str], cells: list[str], column: str) -> str:
 
 
 def _whole(line: int, text: str, problems: list[Problem], *, signed: bool) -> int:
-    """A whole number of base units; ``1.0`` is whole, ``1.5`` is not."""
+    """A whole number of base units; ``1.0`` is whole, ``1.5`` is not; ``1,250`` groups its
+    thousands (``1,5`` is refused: a fraction, or a typing slip)."""
+    if _GROUPED.fullmatch(text):
+        text = text.replace(",", "")
     try:
         value = Decimal(text)
     except ArithmeticError:
