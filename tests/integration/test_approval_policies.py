@@ -219,3 +219,28 @@ def test_a_policy_names_only_roles_that_can_decide_its_action(net: Network) -> N
     assert kept.id is not None
     with pytest.raises(errors.ValidationFailed):
         approvals.update_policy(net.rt, net.actor, kept.id, approver_roles="auditor")
+
+
+def test_a_policy_kept_before_the_role_rule_can_still_be_retired(net: Network) -> None:
+    # a row written before policies were checked for roles that can decide their action
+    with net.rt.uow() as uow:
+        uow.connection.execute(
+            tc.approval_policies.insert().values(
+                organization_id=net.actor.organization_id,
+                site_id=None,
+                action="adjustment",
+                min_value=Decimal(100),
+                min_quantity=None,
+                approver_roles="technician",
+                active=True,
+                created_by="someone",
+                created_at=net.rt.clock.now(),
+            )
+        )
+        uow.commit()
+    [stuck] = [p for p in approvals.list_policies(net.rt, net.actor) if p.id is not None]
+    assert stuck.id is not None
+    retired = approvals.update_policy(net.rt, net.actor, stuck.id, active=False)
+    assert retired.active is False
+    with pytest.raises(errors.ValidationFailed):  # its roles, changed, are judged
+        approvals.update_policy(net.rt, net.actor, stuck.id, approver_roles="technician,buyer")

@@ -283,3 +283,20 @@ def test_a_large_count_adjustment_needs_the_adjustment_policys_approver(net: Net
     decision = approvals.decide(net.rt, pharmacist, entry.id, True)
     assert decision.document_id is not None
     assert queries.balance(net.rt, net.actor, item_id=item.id, site_id=net.central.id) == 92
+
+
+def test_a_tolerance_never_lets_through_what_the_adjustment_policy_would_hold(
+    net: Network,
+) -> None:
+    pen = net.item("Insulin glargine pen", standard_cost=Decimal("10"))
+    net.receive(pen, 100)
+    # a lax tolerance: 50 units and 1,000.00 of class C in any program
+    counts.set_tolerance(net.rt, _admin(net), "*", "C", 50, Decimal("1000"))
+    # 30 missing is within it, but 300.00 reaches the adjustment policy (250.00): a recount
+    held_back = _counted(net, pen, 70)
+    assert _line(net, held_back).status == "recount"
+    assert queries.balance(net.rt, net.actor, item_id=pen.id, site_id=net.central.id) == 100
+    # 20 missing (200.00) stays under the policy: accepted and posted
+    accepted = _counted(net, pen, 80)
+    assert _line(net, accepted).status == "accepted"
+    assert queries.balance(net.rt, net.actor, item_id=pen.id, site_id=net.central.id) == 80

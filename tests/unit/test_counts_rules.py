@@ -33,8 +33,9 @@ def test_the_program_rule_then_any_program_then_the_default() -> None:
         7, Decimal(3)
     )
     assert policy.rule_for(controlled=False, abc="B", program="manual") == DEFAULT_RULES["B"]
-    # a controlled item is judged as controlled whatever its ABC class
-    assert policy.rule_for(controlled=True, abc="C", program="abc") == VarianceRule(1, Decimal(1))
+    # a controlled item is judged as controlled whatever its ABC class, and by the zero rule
+    # even when a tolerance for it was kept (before such rules were refused)
+    assert policy.rule_for(controlled=True, abc="C", program="abc") == DEFAULT_RULES["controlled"]
     assert (
         policy.rule_for(controlled=True, abc="C", program="manual") == DEFAULT_RULES["controlled"]
     )

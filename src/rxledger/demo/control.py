@@ -6,6 +6,7 @@ services, under the demo's clock."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -17,7 +18,6 @@ from rxledger.services import approvals, catalog, counts, queries, stock
 from rxledger.services.posting import Header
 from rxledger.services.runtime import Runtime
 
-COUNT_LINES = 12  # lines of the open count
 WRITE_OFF_VALUE = Decimal(300)  # at standard cost: above the default adjustment policy (250.00)
 
 
@@ -47,8 +47,8 @@ def seed_control(rt: Runtime, clock: ManualClock, network: DemoNetwork) -> Contr
         (b.location_id, b.item_id, b.lot_id): b.on_hand for b in stocked
     }
 
-    # an earlier count: one line counted short of the ledger, beyond its class's tolerance, so
-    # it waits for a recount by another user than the technician
+    # an earlier count: the fullest lot of the demo counted short of the ledger, beyond its
+    # class's tolerance, so it waits for a recount by another user than the technician
     clock.advance(timedelta(minutes=5))
     short = max(stocked, key=lambda b: b.on_hand)
     earlier = counts.create_count(
@@ -65,7 +65,8 @@ def seed_control(rt: Runtime, clock: ManualClock, network: DemoNetwork) -> Contr
     for line in earlier.lines:
         clock.advance(timedelta(seconds=40))
         expected = on_hand.get((line.location_id, line.item_id, line.lot_id), 0)
-        counts.set_tally(rt, tech, line.id, max(0, expected - max(6, expected // 50)))
+        missing = max(6, expected // 50) if line.lot_id == short.lot_id else 0
+        counts.set_tally(rt, tech, line.id, max(0, expected - missing))
     if earlier.lines:
         counts.submit(rt, tech, earlier.id)
         tally.counts += 1
@@ -78,27 +79,27 @@ def seed_control(rt: Runtime, clock: ManualClock, network: DemoNetwork) -> Contr
         counts.NewCount(central.id, "Risk count · central", program="risk", assigned_to="tech"),
     )
     tally.counts += 1
-    for line in today.lines[: COUNT_LINES // 2]:
+    for line in today.lines[: len(today.lines) // 2]:
         clock.advance(timedelta(seconds=35))
         expected = on_hand.get((line.location_id, line.item_id, line.lot_id), 0)
         counts.set_tally(rt, tech, line.id, expected)
 
-    # a dropped carton, worth more than the adjustment policy allows without a pharmacist
+    # a dropped carton of a product that is not controlled, worth more than the adjustment
+    # policy lets through without a pharmacist, with stock left on the shelf
     clock.advance(timedelta(minutes=10))
-    plenty = sorted(stocked, key=lambda b: b.on_hand, reverse=True)[:40]
-    costs = {b.item_id: _cost(rt, network.actor, b.item_id) for b in plenty}
-    dear = max(plenty, key=lambda b: b.on_hand * costs[b.item_id])
-    unit = costs[dear.item_id]
-    if unit > 0:
-        units = min(dear.on_hand, int(WRITE_OFF_VALUE / unit) + 1)
-        crushed = stock.AdjustLine(dear.item_id, dear.location_id, dear.lot_id, "DAMAGED", -units)
+    items = {i: catalog.get_item(rt, network.actor, i) for i in {b.item_id for b in stocked}}
+    for b in sorted(stocked, key=lambda b: (b.item_id, b.lot_id)):
+        item = items[b.item_id]
+        if item.is_controlled or item.standard_cost <= 0:
+            continue
+        units = math.ceil(WRITE_OFF_VALUE / item.standard_cost)
+        if units >= b.on_hand:
+            continue
+        crushed = stock.AdjustLine(b.item_id, b.location_id, b.lot_id, "DAMAGED", -units)
         header = Header(reference="DMG-DEMO", note="a carton crushed on the receiving dock")
         outcome = approvals.request_adjustment(
             rt, manager, stock.Adjust(central.id, [crushed], header)
         )
         tally.held_adjustments += int(outcome.held)
+        break
     return tally
-
-
-def _cost(rt: Runtime, actor: Actor, item_id: int) -> Decimal:
-    return catalog.get_item(rt, actor, item_id).standard_cost

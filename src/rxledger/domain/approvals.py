@@ -85,8 +85,9 @@ def parse_roles(text: str) -> tuple[Role, ...]:
     return tuple(Role(name) for name in dict.fromkeys(names))
 
 
-def check_policy(policy: ApprovalPolicy) -> None:
-    """A new policy: a known action, thresholds not negative and within what the columns hold."""
+def check_policy(policy: ApprovalPolicy, *, roles: bool = True) -> None:
+    """A new or changed policy: a known action, thresholds not negative and within what the
+    columns hold, and (``roles``) approver roles that may decide the action anyway."""
     if policy.action not in KNOWN_ACTIONS:
         raise errors.ValidationFailed(
             f"policies are kept for {', '.join(sorted(KNOWN_ACTIONS))}",
@@ -107,7 +108,7 @@ def check_policy(policy: ApprovalPolicy) -> None:
         raise errors.ValidationFailed("a policy names its approver roles", field="approver_roles")
     needed = DECIDING_PERMISSION[policy.action]
     unable = [r.value for r in policy.approver_roles if needed not in ROLE_PERMISSIONS[r]]
-    if unable:
+    if unable and roles:
         # an approval only they could give would wait for ever
         raise errors.ValidationFailed(
             f"{', '.join(unable)} may not {needed.value.replace('_', ' ')}, so cannot approve "

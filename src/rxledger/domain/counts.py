@@ -171,6 +171,8 @@ class CountPolicy:
         """The organization's rule for (program, class), else for (any program, class), else the
         default of the class."""
         klass = item_class(controlled=controlled, abc=abc)
+        if klass == CONTROLLED:
+            return self.rules[CONTROLLED]  # never an organization's: a rule kept earlier too
         for key in ((program, klass), (ANY_PROGRAM, klass)):
             if key in self.kept:
                 return self.kept[key]

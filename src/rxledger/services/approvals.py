@@ -195,7 +195,8 @@ def update_policy(
             min_quantity=before.min_quantity if min_quantity is UNCHANGED else min_quantity,
             active=before.active if active is None else active,
         )
-        check_policy(after)
+        # roles are judged when they change: a policy kept before that rule may still be retired
+        check_policy(after, roles=approver_roles is not None)
         if after != before:
             ar.update_policy(
                 conn,

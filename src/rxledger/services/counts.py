@@ -34,7 +34,7 @@ from rxledger.adapters import counts_repository as cr
 from rxledger.adapters import repository as repo
 from rxledger.domain import errors
 from rxledger.domain import scanning as scanning_rules
-from rxledger.domain.approvals import ADJUSTMENT, check_decider, required
+from rxledger.domain.approvals import ADJUSTMENT, ApprovalPolicy, check_decider, required
 from rxledger.domain.counts import (
     ANY_PROGRAM,
     PROGRAMS,
@@ -555,8 +555,9 @@ def submit(
             )
         watermark = cr.last_movement_id(conn, actor.organization_id)
         rules = policy or _policy(conn, actor.organization_id)
+        held_from = _Review(ar.policies(conn, actor.organization_id), session.site_id)
         for line in lines:
-            found = _judge(conn, actor, line, 1, watermark, rules, session.program)
+            found = _judge(conn, actor, line, 1, watermark, rules, session.program, held_from)
             if found is not None:
                 settle.append((line, found))
         cr.update_session(conn, count_id, {"status": CountStatus.SUBMITTED.value})
@@ -583,12 +584,27 @@ def submit_recount(
         full = next(x for x in cr.lines(conn, session.id) if x.id == line_id)
         watermark = cr.last_movement_id(conn, actor.organization_id)
         rules = policy or _policy(conn, actor.organization_id)
-        delta = _judge(conn, actor, full, 2, watermark, rules, session.program)
+        held_from = _Review(ar.policies(conn, actor.organization_id), session.site_id)
+        delta = _judge(conn, actor, full, 2, watermark, rules, session.program, held_from)
         uow.commit()
     if delta is not None:
         _post_accepted(rt, actor, session.id, full, delta)
     _close_when_settled(rt, actor, session.id)
     return get_count(rt, actor, session.id)
+
+
+@dataclass(frozen=True, slots=True)
+class _Review:
+    """The organization's approval policies at a site: a difference the adjustment policy would
+    hold for approval is never accepted by tolerance alone (it would post as the system)."""
+
+    policies: Sequence[ApprovalPolicy]
+    site_id: int
+
+    def needed(self, difference: int, unit_cost: Decimal) -> bool:
+        units = abs(difference)
+        value = (units * unit_cost).quantize(Decimal("0.0001"))
+        return required(ADJUSTMENT, value, units, self.policies, site_id=self.site_id) is not None
 
 
 def _judge(
@@ -599,6 +615,7 @@ def _judge(
     watermark: int,
     rules: CountPolicy,
     program: str = ANY_PROGRAM,
+    review: _Review | None = None,
 ) -> int | None:
     """Record the round's entry and move the line on; the delta to post when it is accepted with
     a difference, else None."""
@@ -628,6 +645,9 @@ def _judge(
         program=program,
     )
     status = after_count(round_no, diff, Decimal(line.standard_cost), rule)
+    accepted = status is LineStatus.ACCEPTED and diff != 0
+    if accepted and review is not None and review.needed(diff, Decimal(line.standard_cost)):
+        status = LineStatus.RECOUNT if round_no == 1 else LineStatus.INVESTIGATING
     cr.update_line(
         conn,
         line.id,
@@ -904,8 +924,13 @@ def _check_adjustment_policy(
     units = abs(variance(last.counted, last.system_at_count))
     if not units:
         return
-    item = repo.items_by_id(conn, actor.organization_id, {line.item_id})[line.item_id]
-    value = (Decimal(units) * item.standard_cost).quantize(Decimal("0.0001"))
+    # valued as its approvals row was when investigated (what the inbox judged), else at cost now
+    asked = cr.pending_line_approval(conn, actor.organization_id, line.id)
+    if asked is not None and asked.value is not None:
+        value = Decimal(asked.value)
+    else:
+        item = repo.items_by_id(conn, actor.organization_id, {line.item_id})[line.item_id]
+        value = (Decimal(units) * item.standard_cost).quantize(Decimal("0.0001"))
     policies = ar.policies(conn, actor.organization_id)
     policy = required(ADJUSTMENT, value, units, policies, site_id=session.site_id)
     if policy is not None:

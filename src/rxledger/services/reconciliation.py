@@ -582,14 +582,15 @@ def propose(
 
 def _settlement_key(rt: Runtime, actor: Actor, base: str) -> str:
     """The derived idempotency key of a settlement: a retry finds the first result (posted at
-    once, or held and pending), but once a hold is decided — rejected, or approved and posted
-    with the deltas fixed when it was requested — the same rows may be settled again, as a new
-    request."""
+    once, held and pending, or approved and posted), but after a rejection the same rows may be
+    settled again, as a new request. Settling the same rows again once a settlement posted is
+    refused (``IDEMPOTENCY_CONFLICT``): the snapshot is older than the stock it settled, so a
+    second settlement to it would undo what moved since; import a new snapshot instead."""
     key = base[:200]
     with rt.uow(read_only=True) as uow:
         for _ in range(100):
             hold = rr.hold_by_key(uow.connection, actor.organization_id, key)
-            if hold is None or hold.status == "pending":
+            if hold is None or hold.status != "rejected":
                 return key
             suffix = f":after-{hold.id}"
             key = base[: 200 - len(suffix)] + suffix
