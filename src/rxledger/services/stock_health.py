@@ -178,8 +178,9 @@ def _transfers(
 
 
 def _excess_lots(usable: pd.DataFrame, policy: pd.DataFrame, days: int) -> pd.DataFrame:
-    rate = policy[["item_id", "site_id", "daily_forecast"]]
-    lots = usable.merge(rate, on=["item_id", "site_id"], how="left").fillna({"daily_forecast": 0})
+    rate = policy[["item_id", "site_id", "daily_forecast"]].astype({"daily_forecast": "float64"})
+    lots = usable.merge(rate, on=["item_id", "site_id"], how="left")
+    lots["daily_forecast"] = lots["daily_forecast"].astype("float64").fillna(0.0)
     lots = lots.sort_values(["item_id", "site_id", "expires_on"], ascending=[True, True, False])
     keep = np.ceil(lots["daily_forecast"].to_numpy(dtype=np.float64) * days)
     total = lots.groupby(["item_id", "site_id"])["on_hand"].transform("sum").to_numpy()
