@@ -64,8 +64,19 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _org() -> Column[int]:
+def org_column() -> Column[int]:
+    """The owning organization of a row (every table but ``organizations`` has one)."""
     return Column("organization_id", Id, ForeignKey("organizations.id"), nullable=False)
+
+
+def site_column() -> Column[int]:
+    """The site a row belongs to, required."""
+    return Column("site_id", Id, ForeignKey("sites.id"), nullable=False)
+
+
+_org = org_column
+# Amounts of money: 4 decimal places (unit costs of fractions of a cent), up to 10^10.
+Money = Numeric(14, 4)
 
 
 organizations = Table(

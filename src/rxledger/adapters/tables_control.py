@@ -22,18 +22,16 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from rxledger.adapters.tables import Id, UtcDateTime, metadata
+from rxledger.adapters.tables import (
+    Id,
+    Money,
+    UtcDateTime,
+    metadata,
+    org_column,
+    site_column,
+)
 
-
-def _org() -> Column[int]:
-    return Column("organization_id", Id, ForeignKey("organizations.id"), nullable=False)
-
-
-def _site() -> Column[int]:
-    return Column("site_id", Id, ForeignKey("sites.id"), nullable=False)
-
-
-Money = Numeric(14, 4)
+_org, _site = org_column, site_column
 
 # --- the audit log and the hash chain -------------------------------------------------------------
 

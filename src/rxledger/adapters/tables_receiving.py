@@ -18,25 +18,22 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    Numeric,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
 
-from rxledger.adapters.tables import Id, UtcDateTime, metadata
+from rxledger.adapters.tables import (
+    Id,
+    Money,
+    UtcDateTime,
+    metadata,
+    org_column,
+    site_column,
+)
 
-
-def _org() -> Column[int]:
-    return Column("organization_id", Id, ForeignKey("organizations.id"), nullable=False)
-
-
-def _site() -> Column[int]:
-    return Column("site_id", Id, ForeignKey("sites.id"), nullable=False)
-
-
-Money = Numeric(14, 4)
+_org, _site = org_column, site_column
 
 # --- approvals (one mechanism: issue 5's policies build on it) ---------------------------------
 
